@@ -1,0 +1,101 @@
+/**
+ * The built-in cells, written with the public DSL only (no private fast path), following
+ * PyTorch's equations, gate order and parameter layout, so a PyTorch `nn.RNN` / `nn.GRU` /
+ * `nn.LSTM` state_dict loads as it is:
+ * - `weight_ih` [G·H, I], `weight_hh` [G·H, H], `bias_ih` [G·H], `bias_hh` [G·H], gate blocks
+ *   stacked row-wise (GRU: r, z, n; LSTM: i, f, g, o), so all gates share one matvec each.
+ */
+import { defineCell, type Cell } from './cell';
+import { getOrThrow } from './errors';
+import * as op from './op';
+
+/** Sizes of the built-in cells. @since 0.1.0 @category model */
+export interface RnnSizes {
+  readonly input: number;
+  readonly hidden: number;
+}
+
+/** h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (Elman). @since 0.1.0 @category cells */
+export const vanillaTanh = defineCell({
+  name: 'vanilla',
+  sizes: ['input', 'hidden'],
+  params: ({ input: I, hidden: H }) => ({ weight_ih: [H, I], weight_hh: [H, H], bias_ih: [H], bias_hh: [H] }),
+  state: ({ hidden: H }) => ({ h: [H] }),
+  step: (p, x, { h }) => {
+    const next = op.tanh(op.add(op.linear(p.weight_ih, x, p.bias_ih), op.linear(p.weight_hh, h, p.bias_hh)));
+    return { state: { h: next }, output: next };
+  },
+});
+
+/** h' = relu(W_ih x + b_ih + W_hh h + b_hh) (with identity W_hh: the IRNN). @since 0.1.0 @category cells */
+export const vanillaRelu = defineCell({
+  name: 'vanilla_relu',
+  sizes: ['input', 'hidden'],
+  params: ({ input: I, hidden: H }) => ({ weight_ih: [H, I], weight_hh: [H, H], bias_ih: [H], bias_hh: [H] }),
+  state: ({ hidden: H }) => ({ h: [H] }),
+  step: (p, x, { h }) => {
+    const next = op.relu(op.add(op.linear(p.weight_ih, x, p.bias_ih), op.linear(p.weight_hh, h, p.bias_hh)));
+    return { state: { h: next }, output: next };
+  },
+});
+
+/**
+ * GRU, PyTorch's form (gate order r, z, n):
+ * r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
+ * n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
+ * @since 0.1.0
+ * @category cells
+ */
+export const gru = defineCell({
+  name: 'gru',
+  sizes: ['input', 'hidden'],
+  params: ({ input: I, hidden: H }) => ({ weight_ih: [3 * H, I], weight_hh: [3 * H, H], bias_ih: [3 * H], bias_hh: [3 * H] }),
+  state: ({ hidden: H }) => ({ h: [H] }),
+  step: (p, x, { h }) => {
+    const [xr, xz, xn] = op.chunk(op.linear(p.weight_ih, x, p.bias_ih), 3);
+    const [hr, hz, hn] = op.chunk(op.linear(p.weight_hh, h, p.bias_hh), 3);
+    const r = op.sigmoid(op.add(xr, hr));
+    const z = op.sigmoid(op.add(xz, hz));
+    const n = op.tanh(op.add(xn, op.mul(r, hn)));
+    const next = op.add(op.mul(op.oneMinus(z), n), op.mul(z, h));
+    return { state: { h: next }, output: next };
+  },
+});
+
+/**
+ * LSTM, PyTorch's form (gate order i, f, g, o): i, f, o = σ(·), g = tanh(·),
+ * c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'); the output is h'.
+ * @since 0.1.0
+ * @category cells
+ */
+export const lstm = defineCell({
+  name: 'lstm',
+  sizes: ['input', 'hidden'],
+  params: ({ input: I, hidden: H }) => ({ weight_ih: [4 * H, I], weight_hh: [4 * H, H], bias_ih: [4 * H], bias_hh: [4 * H] }),
+  state: ({ hidden: H }) => ({ h: [H], c: [H] }),
+  step: (p, x, { h, c }) => {
+    const gates = op.add(op.linear(p.weight_ih, x, p.bias_ih), op.linear(p.weight_hh, h, p.bias_hh));
+    const [gi, gf, gg, go] = op.chunk(gates, 4);
+    const i = op.sigmoid(gi), f = op.sigmoid(gf), g = op.tanh(gg), o = op.sigmoid(go);
+    const cNext = op.add(op.mul(f, c), op.mul(i, g));
+    const hNext = op.mul(o, op.tanh(cNext));
+    return { state: { h: hNext, c: cNext }, output: hNext };
+  },
+});
+
+/** Parameter names of the built-in cells (PyTorch's, without the `_l0` layer suffix). @since 0.1.0 @category model */
+export type RnnParam = 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh';
+
+/**
+ * The built-in cells at given sizes. These cannot have shape errors; invalid sizes (not
+ * positive integers) throw a {@link LoopgradError} naming the size. Use the families above
+ * (`lstm.instantiate(sizes)`) for an `Either` instead.
+ * @since 0.1.0
+ * @category constructors
+ */
+export const builtin = {
+  vanilla: (sizes: RnnSizes & { readonly nonlinearity?: 'tanh' | 'relu' }): Cell<RnnParam, 'h'> =>
+    getOrThrow((sizes.nonlinearity === 'relu' ? vanillaRelu : vanillaTanh).instantiate(sizes)),
+  gru: (sizes: RnnSizes): Cell<RnnParam, 'h'> => getOrThrow(gru.instantiate(sizes)),
+  lstm: (sizes: RnnSizes): Cell<RnnParam, 'h' | 'c'> => getOrThrow(lstm.instantiate(sizes)),
+};

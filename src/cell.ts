@@ -1,0 +1,229 @@
+/**
+ * Cells: a recurrent step written once in the DSL, traced into pure data.
+ *
+ * A {@link CellDefinition} is a recipe over named sizes; `defineCell` checks it with types and
+ * `instantiate(sizes)` traces the step with concrete shapes and returns a {@link Cell}: plain,
+ * JSON-serializable data `{ name, sizes, params, state, graph }`, or the list of everything
+ * wrong with it. The batch never appears: a cell is written for one example.
+ */
+import * as E from 'fp-ts/Either';
+import { issue, LoopgradError, type LoopgradIssue } from './errors';
+import type { Graph } from './ir';
+import { prune } from './graph';
+import { isDim, sameShape, showShape, type Shape } from './shape';
+import { Sym, Tracer, withTracer, type Mat, type Vec } from './trace';
+
+/** A parameter's shape: a vector `[n]` or a matrix `[m, n]`. @since 0.1.0 @category model */
+export type ParamShape = readonly [number] | readonly [number, number];
+/** A state field's shape: a vector `[n]`. @since 0.1.0 @category model */
+export type StateShape = readonly [number];
+
+/** The symbolic value for a declared shape: a matrix for `[m, n]`, a vector for `[n]`. @since 0.1.0 @category model */
+export type SymOf<S> = S extends readonly [number, number] ? Mat : S extends readonly [number] ? Vec : never;
+
+/** The params a step receives, typed from the spec. @since 0.1.0 @category model */
+export type ParamSyms<P> = { readonly [K in keyof P]: SymOf<P[K]> };
+/** The state a step receives and returns, typed from the spec. @since 0.1.0 @category model */
+export type StateSyms<S> = { readonly [K in keyof S]: Vec };
+
+/**
+ * What a user writes to define a cell. `sizes` names the dimensions; `params` and `state`
+ * give shapes in terms of them; `step` maps one example's params, input and state to the next
+ * state and an output. `input` gives the input size (default: the size named `input`).
+ * @since 0.1.0
+ * @category model
+ */
+export interface CellDefinition<
+  Z extends string,
+  P extends Record<string, ParamShape>,
+  S extends Record<string, StateShape>,
+> {
+  readonly name: string;
+  readonly sizes: readonly Z[];
+  readonly input?: (sizes: Readonly<Record<Z, number>>) => number;
+  readonly params: (sizes: Readonly<Record<Z, number>>) => P;
+  readonly state: (sizes: Readonly<Record<Z, number>>) => S;
+  readonly step: (
+    params: ParamSyms<P>,
+    x: Vec,
+    state: StateSyms<S>,
+  ) => { readonly state: StateSyms<S>; readonly output: Vec };
+}
+
+/** A named, shaped slot (a parameter or a state field). @since 0.1.0 @category model */
+export interface Slot<N extends string = string> {
+  readonly name: N;
+  readonly shape: Shape;
+}
+
+/**
+ * A cell: pure data. `graph.inputs` are the params (in `params` order), then the input x,
+ * then the state fields (in `state` order); `graph.outputs` are the next state fields (same
+ * order), then the output. The type parameters carry param and state names for typed results.
+ * @since 0.1.0
+ * @category model
+ */
+export interface Cell<PN extends string = string, SN extends string = string> {
+  readonly format: 'loopgrad.cell/1';
+  readonly name: string;
+  readonly sizes: Readonly<Record<string, number>>;
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly params: readonly Slot<PN>[];
+  readonly state: readonly Slot<SN>[];
+  readonly graph: Graph;
+}
+
+/** A defined cell, waiting for sizes. @since 0.1.0 @category model */
+export interface CellFamily<Z extends string, PN extends string, SN extends string> {
+  readonly name: string;
+  readonly sizes: readonly Z[];
+  /** Traces the step with these sizes: the cell, or every problem found (sizes, shapes, structure). */
+  readonly instantiate: (sizes: Readonly<Record<Z, number>>) => E.Either<readonly LoopgradIssue[], Cell<PN, SN>>;
+}
+
+/**
+ * Declares a cell. Param and state names and ranks are typed from the specs, so a misspelt
+ * name or a vector where a matrix belongs fails to compile; sizes are checked at
+ * `instantiate`.
+ *
+ * ```ts
+ * const mgu = defineCell({
+ *   name: 'mgu', sizes: ['input', 'hidden'],
+ *   params: ({ input: I, hidden: H }) => ({ W_f: [H, I + H], b_f: [H], W_h: [H, I + H], b_h: [H] }),
+ *   state: ({ hidden: H }) => ({ h: [H] }),
+ *   step: (p, x, { h }) => { ... return { state: { h: hNext }, output: hNext }; },
+ * });
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defineCell = <
+  const Z extends string,
+  P extends Record<string, ParamShape>,
+  S extends Record<string, StateShape>,
+>(
+  def: CellDefinition<Z, P, S>,
+): CellFamily<Z, keyof P & string, keyof S & string> => ({
+  name: def.name,
+  sizes: def.sizes,
+  instantiate: (sizes) => instantiate(def, sizes) as E.Either<readonly LoopgradIssue[], Cell<keyof P & string, keyof S & string>>,
+});
+
+/** A read-only record that names the unknown key instead of returning undefined. */
+const strictRecord = <V>(what: string, path: readonly string[], entries: Record<string, V>): Record<string, V> =>
+  new Proxy(entries, {
+    get: (target, key) => {
+      if (typeof key !== 'string' || key in target) return Reflect.get(target, key);
+      throw new LoopgradError([
+        issue('CellSpecError', path, `unknown ${what} '${key}'; the ${what}s are: ${Object.keys(target).join(', ')}`),
+      ]);
+    },
+  });
+
+const checkShapes = (
+  path: readonly string[],
+  what: string,
+  spec: Record<string, readonly number[]>,
+  ranks: readonly number[],
+): LoopgradIssue[] => {
+  const out: LoopgradIssue[] = [];
+  for (const [k, s] of Object.entries(spec)) {
+    if (!Array.isArray(s) || !ranks.includes(s.length) || !s.every(isDim)) {
+      const want = ranks.map((r) => (r === 1 ? '[n]' : '[m, n]')).join(' or ');
+      out.push(issue('CellSpecError', [...path, k], `${what} ${k} has shape ${Array.isArray(s) ? showShape(s) : String(s)}; expected ${want} of positive integers`));
+    }
+  }
+  return out;
+};
+
+function instantiate<Z extends string, P extends Record<string, ParamShape>, S extends Record<string, StateShape>>(
+  def: CellDefinition<Z, P, S>,
+  sizes: Readonly<Record<Z, number>>,
+): E.Either<readonly LoopgradIssue[], Cell> {
+  const name = def.name;
+  const sizeIssues = def.sizes
+    .filter((z) => !isDim(sizes[z]))
+    .map((z) => issue('CellSpecError', [name, 'sizes', z], `size ${z} is ${String(sizes[z])}; expected a positive integer`));
+  if (sizeIssues.length > 0) return E.left(sizeIssues);
+
+  const inputSize = def.input ? def.input(sizes) : (sizes as Record<string, number>)['input'];
+  if (!isDim(inputSize)) {
+    return E.left([issue('CellSpecError', [name, 'input'], `the input size is ${String(inputSize)}; name a size 'input' or give input: (sizes) => n`)]);
+  }
+  const pSpec = def.params(sizes);
+  const sSpec = def.state(sizes);
+  const specIssues = [
+    ...checkShapes([name, 'params'], 'param', pSpec, [1, 2]),
+    ...checkShapes([name, 'state'], 'state field', sSpec, [1]),
+  ];
+  if (Object.keys(sSpec).length === 0) specIssues.push(issue('CellSpecError', [name, 'state'], 'a cell needs at least one state field'));
+  if (specIssues.length > 0) return E.left(specIssues);
+
+  const t = new Tracer([name, 'step']);
+  const params = Object.entries(pSpec).map(([k, s]) => ({ name: k, shape: [...s], sym: t.input(s, false, k) }));
+  const x = t.input([inputSize], true, 'x');
+  const state = Object.entries(sSpec).map(([k, s]) => ({ name: k, shape: [...s], sym: t.input(s, true, k) }));
+
+  let result: { readonly state: Record<string, unknown>; readonly output: unknown };
+  try {
+    result = withTracer(t, () =>
+      def.step(
+        strictRecord('param', [name, 'step'], Object.fromEntries(params.map((p) => [p.name, p.sym]))) as ParamSyms<P>,
+        x as Vec,
+        strictRecord('state field', [name, 'step'], Object.fromEntries(state.map((s) => [s.name, s.sym]))) as StateSyms<S>,
+      ),
+    );
+  } catch (err) {
+    if (err instanceof LoopgradError) return E.left([...t.issues, ...err.issues]);
+    throw err;
+  }
+  const issues = [...t.issues];
+  const outState = (result?.state ?? {}) as Record<string, unknown>;
+  const outputs: number[] = [];
+  const returned = (what: string, v: unknown, want: Shape): number | undefined => {
+    const path = [name, 'step', what];
+    if (!(v instanceof Sym) || v.tracer !== t) {
+      issues.push(issue('CellSpecError', path, `${what} must be a value computed in this step, got ${v === undefined ? 'nothing' : typeof v}`));
+      return undefined;
+    }
+    const got = t.vars[v.id]!.shape;
+    if (t.issues.length === 0 && want.length > 0 && !sameShape(got, want)) {
+      issues.push(issue('ShapeError', path, `${what} is ${showShape(got)} but the state spec says ${showShape(want)}`, 'state'));
+    }
+    if (t.issues.length === 0 && want.length === 0 && got.length !== 1) {
+      issues.push(issue('ShapeError', path, `the output is ${showShape(got)} but must be a vector [n]`, 'output'));
+    }
+    // A value returned unchanged (an input, or the same var twice) gets a var of its own, so
+    // every step's state is a distinct var and its cotangent a distinct total derivative.
+    const isInput = v.id < params.length + 1 + state.length;
+    return isInput || outputs.includes(v.id) ? t.emit('copy', {}, [v]).id : v.id;
+  };
+  for (const k of Object.keys(outState)) {
+    if (!(k in sSpec)) issues.push(issue('CellSpecError', [name, 'step', `state.${k}`], `the step returns state '${k}' but the state spec has only: ${Object.keys(sSpec).join(', ')}`));
+  }
+  for (const s of state) {
+    const id = returned(`state.${s.name}`, outState[s.name], s.shape);
+    if (id !== undefined) outputs.push(id);
+  }
+  const out = returned('output', result?.output, []);
+  if (out !== undefined) outputs.push(out);
+  if (issues.length > 0) return E.left(issues);
+
+  const graph = prune({
+    vars: t.vars,
+    eqns: t.eqns,
+    inputs: [...params.map((p) => p.sym.id), x.id, ...state.map((s) => s.sym.id)],
+    outputs,
+  });
+  return E.right({
+    format: 'loopgrad.cell/1',
+    name,
+    sizes: { ...sizes },
+    inputSize,
+    outputSize: graph.vars[graph.outputs[graph.outputs.length - 1]!]!.shape[0]!,
+    params: params.map((p) => ({ name: p.name, shape: p.shape })),
+    state: state.map((s) => ({ name: s.name, shape: s.shape })),
+    graph,
+  });
+}

@@ -1,0 +1,221 @@
+/**
+ * Element-wise primitives. Unary ops keep the batchedness of their input, so input and output
+ * are both one contiguous run of `nb · n` values and the loops are flat. Binary ops may mix a
+ * batched and an unbatched operand (x + bias): they loop over the batch with per-operand strides.
+ */
+import type { Primitive } from './types';
+import { equalShapes, sameAsInput } from './common';
+
+const anyReal = { min: -2, max: 2 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// binary: y = a ∘ b
+
+/** y = a + b;  da += dy, db += dy */
+export const add: Primitive<'add'> = {
+  arity: 2, batching: 'map', shape: equalShapes, saves: { inputs: false, output: false }, domain: anyReal,
+  forward: (v, s) => {
+    const n = s.outSize, [ao, bo] = s.inOff as [number, number], [as, bs] = s.inStride as [number, number];
+    for (let b = 0; b < s.nb; b++) {
+      const a = ao + b * as, c = bo + b * bs, y = s.outOff + b * s.outStride;
+      for (let i = 0; i < n; i++) v[y + i] = v[a + i]! + v[c + i]!;
+    }
+  },
+  vjp: (_v, g, s) => {
+    const n = s.outSize;
+    for (let k = 0; k < 2; k++) {
+      const gi = s.gIn[k]!, st = s.inStride[k]!;
+      if (gi < 0) continue;
+      for (let b = 0; b < s.nb; b++) {
+        const d = gi + b * st, y = s.gOut + b * s.outStride;
+        for (let i = 0; i < n; i++) g[d + i] += g[y + i]!;
+      }
+    }
+  },
+  jvp: (_v, t, s) => add.forward(t, s),
+};
+
+/** y = a − b;  da += dy, db −= dy */
+export const sub: Primitive<'sub'> = {
+  arity: 2, batching: 'map', shape: equalShapes, saves: { inputs: false, output: false }, domain: anyReal,
+  forward: (v, s) => {
+    const n = s.outSize, [ao, bo] = s.inOff as [number, number], [as, bs] = s.inStride as [number, number];
+    for (let b = 0; b < s.nb; b++) {
+      const a = ao + b * as, c = bo + b * bs, y = s.outOff + b * s.outStride;
+      for (let i = 0; i < n; i++) v[y + i] = v[a + i]! - v[c + i]!;
+    }
+  },
+  vjp: (_v, g, s) => {
+    const n = s.outSize;
+    for (let k = 0; k < 2; k++) {
+      const gi = s.gIn[k]!, st = s.inStride[k]!, sign = k === 0 ? 1 : -1;
+      if (gi < 0) continue;
+      for (let b = 0; b < s.nb; b++) {
+        const d = gi + b * st, y = s.gOut + b * s.outStride;
+        for (let i = 0; i < n; i++) g[d + i] += sign * g[y + i]!;
+      }
+    }
+  },
+  jvp: (_v, t, s) => sub.forward(t, s),
+};
+
+/** y = a ⊙ b;  da += dy ⊙ b, db += dy ⊙ a */
+export const mul: Primitive<'mul'> = {
+  arity: 2, batching: 'map', shape: equalShapes, saves: { inputs: true, output: false }, domain: anyReal,
+  forward: (v, s) => {
+    const n = s.outSize, [ao, bo] = s.inOff as [number, number], [as, bs] = s.inStride as [number, number];
+    for (let b = 0; b < s.nb; b++) {
+      const a = ao + b * as, c = bo + b * bs, y = s.outOff + b * s.outStride;
+      for (let i = 0; i < n; i++) v[y + i] = v[a + i]! * v[c + i]!;
+    }
+  },
+  vjp: (v, g, s) => {
+    const n = s.outSize;
+    for (let k = 0; k < 2; k++) {
+      const gi = s.gIn[k]!, st = s.inStride[k]!, other = s.inOff[1 - k]!, ost = s.inStride[1 - k]!;
+      if (gi < 0) continue;
+      for (let b = 0; b < s.nb; b++) {
+        const d = gi + b * st, o = other + b * ost, y = s.gOut + b * s.outStride;
+        for (let i = 0; i < n; i++) g[d + i] += g[y + i]! * v[o + i]!;
+      }
+    }
+  },
+  // d(a ⊙ b) = da ⊙ b + a ⊙ db
+  jvp: (v, t, s) => {
+    const n = s.outSize, [ao, bo] = s.inOff as [number, number], [as, bs] = s.inStride as [number, number];
+    for (let b = 0; b < s.nb; b++) {
+      const a = ao + b * as, c = bo + b * bs, y = s.outOff + b * s.outStride;
+      for (let i = 0; i < n; i++) t[y + i] = t[a + i]! * v[c + i]! + v[a + i]! * t[c + i]!;
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// unary, linear: y = α x + β
+
+/** The affine family y = α·x + β shares one kernel set; only α and β differ. */
+const affine = <K extends 'neg' | 'scale' | 'shift' | 'copy'>(
+  alpha: (p: Parameters<Primitive<K>['forward']>[1]['params']) => number,
+  beta: (p: Parameters<Primitive<K>['forward']>[1]['params']) => number,
+): Primitive<K> => ({
+  arity: 1, batching: 'map', shape: sameAsInput, saves: { inputs: false, output: false }, domain: anyReal,
+  forward: (v, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff, a = alpha(s.params), c = beta(s.params);
+    for (let i = 0; i < total; i++) v[y + i] = a * v[x + i]! + c;
+  },
+  // dx += α dy
+  vjp: (_v, g, s) => {
+    const total = s.nb * s.outSize, d = s.gIn[0]!, y = s.gOut, a = alpha(s.params);
+    for (let i = 0; i < total; i++) g[d + i] += a * g[y + i]!;
+  },
+  jvp: (_v, t, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff, a = alpha(s.params);
+    for (let i = 0; i < total; i++) t[y + i] = a * t[x + i]!;
+  },
+});
+
+/** y = −x */
+export const neg = affine<'neg'>(() => -1, () => 0);
+/** y = factor · x */
+export const scale = affine<'scale'>((p) => p.factor, () => 0);
+/** y = x + offset */
+export const shift = affine<'shift'>(() => 1, (p) => p.offset);
+/** y = x (gives a value passed through unchanged a var of its own) */
+export const copy = affine<'copy'>(() => 1, () => 0);
+
+// ---------------------------------------------------------------------------------------------
+// unary, nonlinear: each VJP reads what `saves` declares (the output y, or the input x).
+
+/** y = tanh x;  d tanh(x) = (1 − y²) dx */
+export const tanh: Primitive<'tanh'> = {
+  arity: 1, batching: 'map', shape: sameAsInput, saves: { inputs: false, output: true }, domain: anyReal,
+  forward: (v, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    for (let i = 0; i < total; i++) v[y + i] = Math.tanh(v[x + i]!);
+  },
+  vjp: (v, g, s) => {
+    const total = s.nb * s.outSize, d = s.gIn[0]!, gy = s.gOut, y = s.outOff;
+    for (let i = 0; i < total; i++) { const yi = v[y + i]!; g[d + i] += (1 - yi * yi) * g[gy + i]!; }
+  },
+  jvp: (v, t, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    for (let i = 0; i < total; i++) { const yi = v[y + i]!; t[y + i] = (1 - yi * yi) * t[x + i]!; }
+  },
+};
+
+/** σ(x) without overflow for large |x|. */
+const sigma = (x: number): number => {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+};
+
+/** y = σ(x);  d σ(x) = y (1 − y) dx */
+export const sigmoid: Primitive<'sigmoid'> = {
+  arity: 1, batching: 'map', shape: sameAsInput, saves: { inputs: false, output: true }, domain: anyReal,
+  forward: (v, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    for (let i = 0; i < total; i++) v[y + i] = sigma(v[x + i]!);
+  },
+  vjp: (v, g, s) => {
+    const total = s.nb * s.outSize, d = s.gIn[0]!, gy = s.gOut, y = s.outOff;
+    for (let i = 0; i < total; i++) { const yi = v[y + i]!; g[d + i] += yi * (1 - yi) * g[gy + i]!; }
+  },
+  jvp: (v, t, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    for (let i = 0; i < total; i++) { const yi = v[y + i]!; t[y + i] = yi * (1 - yi) * t[x + i]!; }
+  },
+};
+
+/** y = max(x, 0);  d relu(x) = [y > 0] dx (the subgradient 0 at x = 0, as PyTorch) */
+export const relu: Primitive<'relu'> = {
+  arity: 1, batching: 'map', shape: sameAsInput, saves: { inputs: false, output: true },
+  domain: { min: -2, max: 2, avoid: [0] },
+  forward: (v, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    for (let i = 0; i < total; i++) { const xi = v[x + i]!; v[y + i] = xi > 0 ? xi : 0; }
+  },
+  vjp: (v, g, s) => {
+    const total = s.nb * s.outSize, d = s.gIn[0]!, gy = s.gOut, y = s.outOff;
+    for (let i = 0; i < total; i++) if (v[y + i]! > 0) g[d + i] += g[gy + i]!;
+  },
+  jvp: (v, t, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    for (let i = 0; i < total; i++) t[y + i] = v[y + i]! > 0 ? t[x + i]! : 0;
+  },
+};
+
+/** y = eˣ;  d eˣ = y dx */
+export const exp: Primitive<'exp'> = {
+  arity: 1, batching: 'map', shape: sameAsInput, saves: { inputs: false, output: true }, domain: anyReal,
+  forward: (v, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    for (let i = 0; i < total; i++) v[y + i] = Math.exp(v[x + i]!);
+  },
+  vjp: (v, g, s) => {
+    const total = s.nb * s.outSize, d = s.gIn[0]!, gy = s.gOut, y = s.outOff;
+    for (let i = 0; i < total; i++) g[d + i] += v[y + i]! * g[gy + i]!;
+  },
+  jvp: (v, t, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    for (let i = 0; i < total; i++) t[y + i] = v[y + i]! * t[x + i]!;
+  },
+};
+
+/** y = ln x;  d ln(x) = dx / x */
+export const log: Primitive<'log'> = {
+  arity: 1, batching: 'map', shape: sameAsInput, saves: { inputs: true, output: false },
+  domain: { min: 0.2, max: 3 },
+  forward: (v, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    for (let i = 0; i < total; i++) v[y + i] = Math.log(v[x + i]!);
+  },
+  vjp: (v, g, s) => {
+    const total = s.nb * s.outSize, d = s.gIn[0]!, gy = s.gOut, x = s.inOff[0]!;
+    for (let i = 0; i < total; i++) g[d + i] += g[gy + i]! / v[x + i]!;
+  },
+  jvp: (v, t, s) => {
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    for (let i = 0; i < total; i++) t[y + i] = t[x + i]! / v[x + i]!;
+  },
+};

@@ -1,0 +1,78 @@
+/** The contract every primitive fulfils: shape rule, kernels (forward, VJP, JVP), saved values, domain. */
+import type { Either } from 'fp-ts/Either';
+import type { OpParams, OpTag } from '../ir';
+import type { Shape } from '../shape';
+
+/** The storage a plan runs on: one typed array per arena, chosen by dtype. @since 0.1.0 @category model */
+export type Buf = Float64Array | Float32Array;
+
+/**
+ * One eqn placed in memory for a batched run: where each operand lives in the value arena, and
+ * where its cotangent lives in the gradient arena. A batched operand of per-example size n
+ * occupies `[batch, n]` row-major and has stride n; an unbatched one (a weight, a constant) has
+ * stride 0, so a kernel that loops over the batch reads the same weight for every example, and a
+ * VJP that accumulates into it with stride 0 sums over the batch: un-broadcasting happens in
+ * one place, the memory layout, never inside a rule.
+ * @since 0.1.0
+ * @category model
+ */
+export interface Site<P = unknown> {
+  /** Batch iterations: the batch size when the output is batched, else 1. */
+  readonly nb: number;
+  /** The run's batch size (used by batch reductions). */
+  readonly batch: number;
+  readonly inOff: readonly number[];
+  readonly inStride: readonly number[];
+  readonly inShape: readonly Shape[];
+  /** Per-example element counts of the inputs. */
+  readonly inSize: readonly number[];
+  readonly outOff: number;
+  readonly outStride: number;
+  readonly outShape: Shape;
+  readonly outSize: number;
+  readonly params: P;
+  /** Cotangent offsets of the inputs in the gradient arena; -1 where no gradient is wanted. */
+  readonly gIn: readonly number[];
+  /** Cotangent offset of the output in the gradient arena. */
+  readonly gOut: number;
+}
+
+/** An input as the shape rule sees it: its shape and its label for messages. @since 0.1.0 @category model */
+export interface Operand {
+  readonly shape: Shape;
+  readonly label: string;
+}
+
+/**
+ * Where the laws sample a primitive's inputs from: an interval, and points to stay away from
+ * (a kink such as relu's 0, where finite differences are meaningless).
+ * @since 0.1.0
+ * @category model
+ */
+export interface Domain {
+  readonly min: number;
+  readonly max: number;
+  readonly avoid?: readonly number[];
+}
+
+/**
+ * One row of the primitive table.
+ * - `shape` infers the output shape or says, naming both operands, why the inputs do not fit;
+ * - `forward` writes the output; `vjp` ADDS each wanted input's cotangent contribution
+ *   (fan-in accumulation is the interpreter's, by pre-zeroing); `jvp` writes the output tangent
+ *   from the input tangents, which live in a tangent arena laid out like the value arena;
+ * - `saves` says which values the VJP reads, so the planner keeps exactly those alive.
+ * @since 0.1.0
+ * @category model
+ */
+export interface Primitive<K extends OpTag> {
+  readonly arity: number | 'variadic';
+  readonly shape: (ins: readonly Operand[], params: OpParams[K]) => Either<string, Shape>;
+  /** `reduce`: the output drops the batch dimension (a mean over examples). */
+  readonly batching: 'map' | 'reduce';
+  readonly saves: { readonly inputs: boolean; readonly output: boolean };
+  readonly forward: (v: Buf, s: Site<OpParams[K]>) => void;
+  readonly vjp: (v: Buf, g: Buf, s: Site<OpParams[K]>) => void;
+  readonly jvp: (v: Buf, t: Buf, s: Site<OpParams[K]>) => void;
+  readonly domain: Domain;
+}

@@ -1,0 +1,261 @@
+/**
+ * The machine under every plan: a graph laid out in two typed-array arenas (values and
+ * cotangents) for one batch size and dtype, with a flat forward list and a flat reverse list.
+ *
+ * Compilation decides everything once: which eqns the backward pass must visit (those on a
+ * path from a wanted input to the loss), which values the VJPs read (kept for the whole run),
+ * which can share memory (freed after their last forward use), where each cotangent lives
+ * (allocated at its first accumulation in the reverse walk, zeroed there, freed after its own
+ * VJP). Running is then two `for` loops over precomputed sites: no recursion, no allocation.
+ */
+import { InternalError } from './errors';
+import type { Graph, VarId } from './ir';
+import { primitiveOf } from './primitives/table';
+import type { Buf, Primitive, Site } from './primitives/types';
+import { numel } from './shape';
+
+/** Element type of a plan's arenas. @since 0.1.0 @category model */
+export type Dtype = 'float32' | 'float64';
+
+/** Memory policy: `reuse` frees dead values (the default); `keep` keeps every value (for checks). @since 0.1.0 @category model */
+export type MemoryPolicy = 'reuse' | 'keep';
+
+/** What to build a program for. @internal */
+export interface ProgramSpec {
+  readonly graph: Graph;
+  readonly batch: number;
+  readonly dtype: Dtype;
+  /** An unbatched scalar var; without it the program runs forward only. */
+  readonly loss?: VarId;
+  /** Graph inputs whose gradients are wanted, laid out contiguously in this order. */
+  readonly wrt: readonly VarId[];
+  /** Vars whose values must stay readable after the forward pass. */
+  readonly keep: readonly VarId[];
+  /** Vars whose total-derivative norm the backward pass records, in this order. */
+  readonly probes?: readonly VarId[];
+  readonly memory?: MemoryPolicy;
+}
+
+/** A zero-fill of a cotangent slot before its first accumulation. */
+interface ReverseStep {
+  readonly site: Site;
+  readonly rule: Primitive<never>;
+  readonly zero: readonly number[]; // pairs: offset, length
+  readonly probes: readonly number[]; // pairs: probe index, offset… (length = size of the var)
+}
+
+/** Free-list allocator over one arena, by exact slot length (a step's sizes repeat every step). */
+class SlotAllocator {
+  private top = 0;
+  private readonly free = new Map<number, number[]>();
+  alloc(len: number): number {
+    const list = this.free.get(len);
+    if (list !== undefined && list.length > 0) return list.pop()!;
+    const at = this.top;
+    this.top += len;
+    return at;
+  }
+  release(at: number, len: number): void {
+    const list = this.free.get(len);
+    if (list) list.push(at);
+    else this.free.set(len, [at]);
+  }
+  get size(): number {
+    return this.top;
+  }
+}
+
+const arena = (dtype: Dtype, n: number): Buf => (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
+
+/**
+ * A compiled graph. Values and cotangents live in `values` and `grads`; offsets are fixed at
+ * compile time. @internal
+ */
+export class Program {
+  readonly values: Buf;
+  readonly grads: Buf;
+  /** Offset of each var's value, -1 for a var that never gets a slot. */
+  readonly valueAt: Int32Array;
+  /** Offset of each var's cotangent during the reverse walk; for `wrt` inputs, final. */
+  readonly gradAt: Int32Array;
+  /** Elements of each var in this batch (numel · batch for batched vars). */
+  readonly len: Int32Array;
+  /** ‖∂loss/∂v‖ (Frobenius over the batch) of each probe, after `backward`. */
+  readonly probeNorms: Float64Array;
+  /** End of the `wrt` cotangents at the start of the gradient arena. */
+  readonly wrtEnd: number;
+  readonly hasBackward: boolean;
+
+  private readonly orphanProbes: readonly number[];
+  private readonly isWrt: Uint8Array;
+  private readonly forwardSites: readonly Site[];
+  private readonly forwardRules: readonly Primitive<never>[];
+  private readonly reverse: readonly ReverseStep[];
+  private readonly lossGrad: number;
+
+  constructor(readonly spec: ProgramSpec) {
+    const { graph: g, batch: B } = spec;
+    const nv = g.vars.length;
+    const len = new Int32Array(nv);
+    g.vars.forEach((v, i) => (len[i] = numel(v.shape) * (v.batched ? B : 1)));
+    this.len = len;
+
+    // Which values need a cotangent: downstream of a wanted input and upstream of the loss.
+    const wants = new Uint8Array(nv);
+    for (const w of spec.wrt) wants[w] = 1;
+    for (const e of g.eqns) if (e.inputs.some((i) => wants[i])) wants[e.out] = 1;
+    const reaches = new Uint8Array(nv);
+    if (spec.loss !== undefined) reaches[spec.loss] = 1;
+    for (let k = g.eqns.length - 1; k >= 0; k--) {
+      const e = g.eqns[k]!;
+      if (reaches[e.out]) for (const i of e.inputs) reaches[i] = 1;
+    }
+    const active = g.eqns.map((e) => reaches[e.out] === 1 && wants[e.out] === 1);
+    this.hasBackward = spec.loss !== undefined;
+
+    // Values: inputs and kept vars are persistent; so is whatever an active VJP reads.
+    const persistent = new Uint8Array(nv);
+    for (const i of g.inputs) persistent[i] = 1;
+    for (const k of spec.keep) persistent[k] = 1;
+    if (spec.loss !== undefined) persistent[spec.loss] = 1;
+    for (const p of spec.probes ?? []) persistent[p] = 1;
+    g.eqns.forEach((e, k) => {
+      if (!active[k]) return;
+      const r = primitiveOf(e.op);
+      if (r.saves.inputs) for (const i of e.inputs) persistent[i] = 1;
+      if (r.saves.output) persistent[e.out] = 1;
+    });
+    if (spec.memory === 'keep') persistent.fill(1);
+    const lastUse = new Int32Array(nv).fill(-1);
+    g.eqns.forEach((e, k) => e.inputs.forEach((i) => (lastUse[i] = k)));
+
+    const valueAt = new Int32Array(nv).fill(-1);
+    const values = new SlotAllocator();
+    for (const i of g.inputs) valueAt[i] = values.alloc(len[i]!);
+    g.eqns.forEach((e, k) => {
+      valueAt[e.out] = values.alloc(len[e.out]!);
+      for (const i of new Set(e.inputs)) {
+        if (lastUse[i] === k && !persistent[i]) values.release(valueAt[i]!, len[i]!);
+      }
+      if (lastUse[e.out] < 0 && !persistent[e.out]) values.release(valueAt[e.out]!, len[e.out]!);
+    });
+    this.valueAt = valueAt;
+
+    // Cotangents: wanted inputs first and for good, then slots live from first use to own VJP.
+    const gradAt = new Int32Array(nv).fill(-1);
+    const grads = new SlotAllocator();
+    for (const w of spec.wrt) gradAt[w] = grads.alloc(len[w]!);
+    this.wrtEnd = grads.size;
+    this.lossGrad = spec.loss !== undefined ? grads.alloc(1) : -1;
+    if (spec.loss !== undefined) gradAt[spec.loss] = this.lossGrad;
+    const probeIndex = new Map<VarId, number>();
+    (spec.probes ?? []).forEach((p, i) => probeIndex.set(p, i));
+    const isWrt = new Uint8Array(nv);
+    for (const w of spec.wrt) isWrt[w] = 1;
+
+    const reverse: ReverseStep[] = [];
+    const siteOf = (k: number, gIn: readonly number[], gOut: number): Site => {
+      const e = g.eqns[k]!;
+      const out = g.vars[e.out]!;
+      return {
+        nb: out.batched ? B : 1,
+        batch: B,
+        inOff: e.inputs.map((i) => valueAt[i]!),
+        inStride: e.inputs.map((i) => (g.vars[i]!.batched ? numel(g.vars[i]!.shape) : 0)),
+        inShape: e.inputs.map((i) => g.vars[i]!.shape),
+        inSize: e.inputs.map((i) => numel(g.vars[i]!.shape)),
+        outOff: valueAt[e.out]!,
+        outStride: out.batched ? numel(out.shape) : 0,
+        outShape: out.shape,
+        outSize: numel(out.shape),
+        params: e.params,
+        gIn,
+        gOut,
+      };
+    };
+    const orphanProbes: number[] = [];
+    for (let k = g.eqns.length - 1; k >= 0; k--) {
+      const e = g.eqns[k]!;
+      const pi = probeIndex.get(e.out);
+      if (!active[k]) {
+        if (pi !== undefined) orphanProbes.push(pi);
+        continue;
+      }
+      const gOut = gradAt[e.out]!;
+      if (gOut < 0) throw new InternalError(`eqn ${k} (${e.op}) is active but its output has no cotangent`);
+      const zero: number[] = [];
+      const gIn = e.inputs.map((i) => {
+        if (!(wants[i] && reaches[i])) return -1;
+        if (gradAt[i]! < 0) {
+          gradAt[i] = grads.alloc(len[i]!);
+          zero.push(gradAt[i]!, len[i]!);
+        }
+        return gradAt[i]!;
+      });
+      reverse.push({
+        site: siteOf(k, gIn, gOut),
+        rule: primitiveOf(e.op) as unknown as Primitive<never>,
+        zero,
+        probes: pi !== undefined ? [pi, gOut, len[e.out]!] : [],
+      });
+      if (!isWrt[e.out] && e.out !== spec.loss) grads.release(gOut, len[e.out]!);
+    }
+    // Probes at wanted inputs (e.g. an initial state) read the final cotangent.
+    (spec.probes ?? []).forEach((p, i) => {
+      if (isWrt[p]) orphanProbes.push(i);
+    });
+    this.gradAt = gradAt;
+    this.reverse = reverse;
+    this.forwardSites = g.eqns.map((_, k) => siteOf(k, [], -1));
+    this.forwardRules = g.eqns.map((e) => primitiveOf(e.op) as unknown as Primitive<never>);
+    this.probeNorms = new Float64Array(spec.probes?.length ?? 0);
+    this.orphanProbes = orphanProbes;
+    this.isWrt = isWrt;
+    this.values = arena(spec.dtype, values.size);
+    this.grads = arena(spec.dtype, Math.max(grads.size, 1));
+  }
+
+  /** Runs every eqn in order; graph inputs must already be written at `valueAt`. */
+  forward(): void {
+    const v = this.values, sites = this.forwardSites, rules = this.forwardRules;
+    for (let k = 0; k < sites.length; k++) rules[k]!.forward(v, sites[k] as Site<never>);
+  }
+
+  /** Reverse walk from d loss / d loss = 1; needs the values of the last `forward`. */
+  backward(): void {
+    if (!this.hasBackward) throw new InternalError('backward on a program without a loss');
+    const v = this.values, g = this.grads, norms = this.probeNorms;
+    g.fill(0, 0, this.wrtEnd);
+    g[this.lossGrad] = 1;
+    norms.fill(0);
+    const steps = this.reverse;
+    for (let k = 0; k < steps.length; k++) {
+      const s = steps[k]!;
+      const z = s.zero;
+      for (let j = 0; j < z.length; j += 2) g.fill(0, z[j]!, z[j]! + z[j + 1]!);
+      if (s.probes.length > 0) norms[s.probes[0]!] = norm(g, s.probes[1]!, s.probes[2]!);
+      s.rule.vjp(v, g, s.site as Site<never>);
+    }
+    const probes = this.spec.probes ?? [];
+    for (const i of this.orphanProbes) {
+      const p = probes[i]!;
+      norms[i] = this.isWrt[p] ? norm(g, this.gradAt[p]!, this.len[p]!) : 0;
+    }
+  }
+
+  /**
+   * Forward-mode pass: the tangent of every var given the tangents of the inputs, written into
+   * `tangents` (laid out like `values`). Needs `memory: 'keep'` and a preceding `forward`.
+   */
+  jvp(tangents: Buf): void {
+    if (this.spec.memory !== 'keep') throw new InternalError('jvp needs a program compiled with memory: keep');
+    const v = this.values, sites = this.forwardSites, rules = this.forwardRules;
+    for (let k = 0; k < sites.length; k++) rules[k]!.jvp(v, tangents, sites[k] as Site<never>);
+  }
+}
+
+const norm = (g: Buf, at: number, n: number): number => {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += g[at + i]! * g[at + i]!;
+  return Math.sqrt(s);
+};
