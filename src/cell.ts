@@ -194,10 +194,10 @@ function instantiate<Z extends string, P extends Record<string, ParamShape>, S e
     if (t.issues.length === 0 && want.length === 0 && got.length !== 1) {
       issues.push(issue('ShapeError', path, `the output is ${showShape(got)} but must be a vector [n]`, 'output'));
     }
-    // A value returned unchanged (an input, or the same var twice) gets a var of its own, so
-    // every step's state is a distinct var and its cotangent a distinct total derivative.
+    // A state returned unchanged (an input, or the var of another state field) gets a var of
+    // its own, so every step's state is a distinct var with its own total derivative.
     const isInput = v.id < params.length + 1 + state.length;
-    return isInput || outputs.includes(v.id) ? t.emit('copy', {}, [v]).id : v.id;
+    return what !== 'output' && (isInput || outputs.includes(v.id)) ? t.emit('copy', {}, [v]).id : v.id;
   };
   for (const k of Object.keys(outState)) {
     if (!(k in sSpec)) issues.push(issue('CellSpecError', [name, 'step', `state.${k}`], `the step returns state '${k}' but the state spec has only: ${Object.keys(sSpec).join(', ')}`));

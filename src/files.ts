@@ -57,15 +57,15 @@ export const ModelFileCodec = t.intersection([
       bias_hh_l0: vector,
       'readout.weight': matrix,
       'readout.bias': vector,
-    }),
-  }),
+    }, 'an object of parameters'),
+  }, 'a model object'),
   t.partial({ nonlinearity: t.keyof({ tanh: null, relu: null }, '"tanh" or "relu"') }),
 ]);
 /** A model file as decoded. @since 0.1.0 @category model */
 export type ModelFile = t.TypeOf<typeof ModelFileCodec>;
 
 /** The io-ts codec of a data file (structure only; sizes are checked by {@link decodeData}). @since 0.1.0 @category codecs */
-export const DataFileCodec = t.type({ inputs: tensor3, targets: tensor3 });
+export const DataFileCodec = t.type({ inputs: tensor3, targets: tensor3 }, 'a data object');
 /** A data file as decoded. @since 0.1.0 @category model */
 export type DataFile = t.TypeOf<typeof DataFileCodec>;
 
@@ -90,7 +90,8 @@ const fromValidation = (file: string, errors: t.Errors): LoopgradIssue[] => {
     if (seen.has(where)) continue;
     seen.add(where);
     const expected = err.context[err.context.length - 1]!.type.name;
-    out.push(issue('DecodeError', [file, where || '(top level)'], `expected ${expected}, got ${showValue(err.value)}`));
+    const message = err.value === undefined ? `missing; expected ${expected}` : `expected ${expected}, got ${showValue(err.value)}`;
+    out.push(issue('DecodeError', [file, where || '(top level)'], message));
   }
   return out;
 };

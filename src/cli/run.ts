@@ -1,0 +1,141 @@
+/**
+ * The command line, as a function of its arguments and I/O (so tests run it in-process).
+ * Every failure is a message and an exit code, never a stack trace:
+ * 0 success, 1 a gradient check that failed, 2 bad usage or bad input, 70 an internal error.
+ */
+import * as E from 'fp-ts/Either';
+import { parseArgs } from 'node:util';
+import { formatIssues, InternalError, LoopgradError, type LoopgradIssue } from '../errors';
+import { decodeData, decodeModel, nest, torchName, type DataSet, type Model } from '../files';
+import { formatGradcheck, gradcheck } from '../gradcheck';
+import { compile } from '../plan';
+import { printCell, printUnrolled } from '../print';
+import type { Dtype } from '../program';
+import { unroll } from '../unroll';
+
+/** Where the CLI reads and writes. @since 0.1.0 @category model */
+export interface CliIO {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly readFile: (path: string) => string;
+}
+
+const USAGE = `usage: loopgrad <command> [options]
+
+commands:
+  grad       --model m.json --data d.json [--dtype float64|float32]
+             print {"loss", "grads": {<param>: …, "inputs": …}, "dLoss_dh_norm": [T]} as JSON
+  gradcheck  --model m.json --data d.json [--dtype float64|float32] [--mode full|direction]
+             compare the gradients with central finite differences; exit 1 if they disagree
+  print      --model m.json [--steps T]
+             print the cell's graph (or, with --steps, the unrolled graph)
+  help       print this message
+
+A model file holds a one-layer PyTorch nn.RNN / nn.GRU / nn.LSTM plus an nn.Linear "readout"
+state_dict: {"cell", "inputSize", "hiddenSize", "outputSize", "nonlinearity"?, "params"}.
+A data file holds {"inputs": [T][B][I], "targets": [T][B][O]}. See docs/cli.md.`;
+
+class UsageError extends Error {}
+
+const readJson = (io: CliIO, path: string | undefined, what: string): unknown => {
+  if (path === undefined) throw new UsageError(`--${what} <file.json> is required`);
+  let text: string;
+  try {
+    text = io.readFile(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${what} file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+};
+
+const orFail = <A>(e: E.Either<readonly LoopgradIssue[], A>, what: string): A => {
+  if (E.isLeft(e)) throw new UsageError(`${what}:\n${formatIssues(e.left).replace(/^/gm, '  ')}`);
+  return e.right;
+};
+
+const loadModel = (io: CliIO, path: string | undefined): Model => orFail(decodeModel(readJson(io, path, 'model'), path), `model file ${path} is malformed`);
+const loadData = (io: CliIO, path: string | undefined, m: Model): DataSet =>
+  orFail(decodeData(readJson(io, path, 'data'), { inputSize: m.cell.inputSize, outputSize: m.outputSize }, path), `data file ${path} does not fit`);
+
+const dtypeOf = (s: string | undefined): Dtype => {
+  if (s === undefined || s === 'float64' || s === 'float32') return s ?? 'float64';
+  throw new UsageError(`--dtype must be float64 or float32, not ${s}`);
+};
+
+const commands: Record<string, (values: Record<string, string | undefined>, io: CliIO) => number> = {
+  grad: (o, io) => {
+    const m = loadModel(io, o['model']);
+    const d = loadData(io, o['data'], m);
+    const u = unroll(m.cell, { steps: d.steps, readout: { output: m.outputSize } });
+    const r = compile(u, { batch: d.batch, dtype: dtypeOf(o['dtype']) }).valueAndGrad(m.params, d);
+    const grads: Record<string, unknown> = {};
+    for (const p of u.params) grads[torchName(p.name)] = nest(r.grads[p.name], p.shape);
+    grads['inputs'] = nest(r.inputGrads, [d.steps, d.batch, m.cell.inputSize]);
+    io.stdout(JSON.stringify({ loss: r.loss, grads, dLoss_dh_norm: Array.from(r.flow.h ?? []) }) + '\n');
+    return 0;
+  },
+  gradcheck: (o, io) => {
+    const m = loadModel(io, o['model']);
+    const d = loadData(io, o['data'], m);
+    const mode = o['mode'] ?? 'full';
+    if (mode !== 'full' && mode !== 'direction') throw new UsageError(`--mode must be full or direction, not ${mode}`);
+    const u = unroll(m.cell, { steps: d.steps, readout: { output: m.outputSize } });
+    const report = gradcheck(u, m.params, d, { mode, dtype: dtypeOf(o['dtype']) });
+    io.stdout(formatGradcheck(report) + '\n');
+    return report.ok ? 0 : 1;
+  },
+  print: (o, io) => {
+    const m = loadModel(io, o['model']);
+    if (o['steps'] === undefined) {
+      io.stdout(printCell(m.cell) + '\n');
+      return 0;
+    }
+    const steps = Number(o['steps']);
+    if (!Number.isSafeInteger(steps) || steps < 1) throw new UsageError(`--steps must be a positive integer, not ${o['steps']}`);
+    io.stdout(printUnrolled(unroll(m.cell, { steps, readout: { output: m.outputSize } })) + '\n');
+    return 0;
+  },
+};
+
+/**
+ * Runs one command line (without `node` and the script: `['grad', '--model', 'm.json', …]`)
+ * and returns the exit code.
+ * @since 0.1.0
+ * @category destructors
+ */
+export const runCli = (argv: readonly string[], io: CliIO): number => {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    (command === undefined ? io.stderr : io.stdout)(USAGE + '\n');
+    return command === undefined ? 2 : 0;
+  }
+  const run = commands[command];
+  if (run === undefined) {
+    io.stderr(`loopgrad: unknown command '${command}'\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const { values } = parseArgs({
+      args: [...rest],
+      options: { model: { type: 'string' }, data: { type: 'string' }, dtype: { type: 'string' }, mode: { type: 'string' }, steps: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    return run(values as Record<string, string | undefined>, io);
+  } catch (err) {
+    if (err instanceof UsageError) io.stderr(`loopgrad ${command}: ${err.message}\n`);
+    else if (err instanceof LoopgradError) io.stderr(`loopgrad ${command}:\n${err.message.replace(/^/gm, '  ')}\n`);
+    else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`loopgrad ${command}: ${err.message}\n\n${USAGE}\n`);
+    } else {
+      const msg = err instanceof InternalError ? err.message : `internal: ${(err as Error)?.message ?? String(err)}`;
+      io.stderr(`loopgrad ${command}: ${msg}\n(this is a bug in loopgrad; please report it with the command line)\n`);
+      return 70;
+    }
+    return 2;
+  }
+};

@@ -1,0 +1,74 @@
+/**
+ * loopgrad: differentiable recurrent graphs. Cells are traced into pure data, unrolled over time
+ * with shared weights, compiled into typed-array plans, and differentiated by a reverse-mode
+ * interpreter (backpropagation through time).
+ * @packageDocumentation
+ */
+export * as op from './op';
+export { Sym, type Mat, type Rank, type Scalar, type Vec } from './trace';
+export {
+  defineCell,
+  type Cell,
+  type CellDefinition,
+  type CellFamily,
+  type ParamShape,
+  type ParamSyms,
+  type Slot,
+  type StateShape,
+  type StateSyms,
+  type SymOf,
+} from './cell';
+export { builtin, gru, lstm, vanillaRelu, vanillaTanh, type RnnParam, type RnnSizes } from './builtin';
+export { CellCodec, decodeCell, encodeCell } from './codec';
+export { loss, type LossSpec } from './loss';
+export { unroll, unrollEither, type ReadoutParam, type Unrolled, type UnrollOptions } from './unroll';
+export {
+  compile,
+  compileEither,
+  type Batch,
+  type CompileOptions,
+  type ForwardResult,
+  type GradResult,
+  type ParamValues,
+  type Plan,
+} from './plan';
+export type { Dtype, MemoryPolicy } from './program';
+export { init, cloneParams, type InitOptions } from './init';
+export {
+  gradcheck,
+  formatGradcheck,
+  defaultTolerances,
+  type GradcheckOptions,
+  type GradcheckReport,
+  type Mismatch,
+} from './gradcheck';
+export {
+  decodeData,
+  decodeModel,
+  DataFileCodec,
+  gateCount,
+  ModelFileCodec,
+  nest,
+  torchName,
+  torchParamNames,
+  type DataFile,
+  type DataSet,
+  type Model,
+  type ModelFile,
+  type TorchParamName,
+} from './files';
+export { printCell, printUnrolled } from './print';
+export {
+  formatIssue,
+  formatIssues,
+  getOrThrow,
+  InternalError,
+  LoopgradError,
+  type IssueTag,
+  type LoopgradIssue,
+} from './errors';
+export { primitives } from './primitives/table';
+export type { Buf, Domain, Operand, Primitive, Site } from './primitives/types';
+export { opTags, type Eqn, type Graph, type OpParams, type OpTag, type VarId, type VarInfo } from './ir';
+export { numel, showShape, type Shape } from './shape';
+export { mulberry32 } from './random';
