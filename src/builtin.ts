@@ -94,8 +94,8 @@ export type RnnParam = 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh';
  * @category constructors
  */
 export const builtin = {
-  vanilla: (sizes: RnnSizes & { readonly nonlinearity?: 'tanh' | 'relu' }): Cell<RnnParam, 'h'> =>
-    getOrThrow((sizes.nonlinearity === 'relu' ? vanillaRelu : vanillaTanh).instantiate(sizes)),
-  gru: (sizes: RnnSizes): Cell<RnnParam, 'h'> => getOrThrow(gru.instantiate(sizes)),
-  lstm: (sizes: RnnSizes): Cell<RnnParam, 'h' | 'c'> => getOrThrow(lstm.instantiate(sizes)),
+  vanilla: ({ nonlinearity, ...sizes }: RnnSizes & { readonly nonlinearity?: 'tanh' | 'relu' }): Cell<RnnParam, 'h'> =>
+    getOrThrow((nonlinearity === 'relu' ? vanillaRelu : vanillaTanh).instantiate(sizes)),
+  gru: ({ input, hidden }: RnnSizes): Cell<RnnParam, 'h'> => getOrThrow(gru.instantiate({ input, hidden })),
+  lstm: ({ input, hidden }: RnnSizes): Cell<RnnParam, 'h' | 'c'> => getOrThrow(lstm.instantiate({ input, hidden })),
 };

@@ -71,6 +71,7 @@ export type DataFile = t.TypeOf<typeof DataFileCodec>;
 
 const showValue = (u: unknown): string => {
   if (u === undefined) return 'nothing';
+  if (typeof u === 'number' && !Number.isFinite(u)) return String(u);
   const s = JSON.stringify(u);
   return s === undefined ? typeof u : s.length > 40 ? `${s.slice(0, 37)}...` : s;
 };
@@ -96,6 +97,15 @@ const fromValidation = (file: string, errors: t.Errors): LoopgradIssue[] => {
   return out;
 };
 
+/** `1 number`, `3 numbers`. */
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** Keys of an object that a schema does not name: a misspelt field must not pass silently. */
+const unknownKeys = (file: string, u: unknown, known: readonly string[], prefix: string, why: string): LoopgradIssue[] =>
+  typeof u === 'object' && u !== null && !Array.isArray(u)
+    ? Object.keys(u).filter((k) => !known.includes(k)).map((k) => issue('DecodeError', [file, `${prefix}${k}`], `unknown field; ${why}`))
+    : [];
+
 // ---------------------------------------------------------------------------------------------
 // models
 
@@ -116,59 +126,82 @@ export const torchName = (param: string): string => (param.startsWith('readout.'
 
 const checkMatrix = (file: string, name: string, m: readonly (readonly number[])[], rows: number, cols: number, why: string): LoopgradIssue[] => {
   const path = [file, `params.${name}`];
-  if (m.length !== rows) return [issue('DecodeError', path, `has ${m.length} rows; expected ${rows} (${why})`)];
-  const bad = m.findIndex((r) => r.length !== cols);
-  return bad < 0 ? [] : [issue('DecodeError', [file, `params.${name}[${bad}]`], `has ${m[bad]!.length} numbers; expected ${cols} (${why})`)];
+  if (!Array.isArray(m)) return [];
+  if (m.length !== rows) return [issue('DecodeError', path, `has ${count(m.length, 'row')}; expected ${rows} (${why})`)];
+  const bad = m.findIndex((r) => Array.isArray(r) && r.length !== cols);
+  return bad < 0 ? [] : [issue('DecodeError', [file, `params.${name}[${bad}]`], `has ${count(m[bad]!.length, 'number')}; expected ${cols} (${why})`)];
 };
 const checkVector = (file: string, name: string, v: readonly number[], n: number, why: string): LoopgradIssue[] =>
-  v.length === n ? [] : [issue('DecodeError', [file, `params.${name}`], `has ${v.length} numbers; expected ${n} (${why})`)];
+  !Array.isArray(v) || v.length === n ? [] : [issue('DecodeError', [file, `params.${name}`], `has ${count(v.length, 'number')}; expected ${n} (${why})`)];
+
+const modelFields = ['cell', 'inputSize', 'hiddenSize', 'outputSize', 'nonlinearity', 'params'];
+
+/**
+ * The checks beyond structure, run on whatever parts of the file are well-formed, so one pass
+ * reports the structural and the shape problems together.
+ */
+const shapeIssues = (file: string, raw: Record<string, unknown>): LoopgradIssue[] => {
+  const kind = ModelFileCodec.types[0].props.cell.is(raw['cell']) ? (raw['cell'] as ModelFile['cell']) : undefined;
+  const [I, H, O] = (['inputSize', 'hiddenSize', 'outputSize'] as const).map((k) => (positiveInt.is(raw[k]) ? (raw[k] as number) : undefined));
+  const p = (typeof raw['params'] === 'object' && raw['params'] !== null ? raw['params'] : {}) as Record<string, never>;
+  const out = [
+    ...unknownKeys(file, raw, modelFields, '', `a model file has: ${modelFields.join(', ')}`),
+    ...unknownKeys(file, raw['params'], torchParamNames, 'params.', `a model file's params are exactly: ${torchParamNames.join(', ')} (one layer)`),
+  ];
+  if (raw['nonlinearity'] !== undefined && kind !== undefined && kind !== 'vanilla') {
+    out.push(issue('DecodeError', [file, 'nonlinearity'], `nonlinearity applies to "vanilla" cells only, not "${kind}"`));
+  }
+  if (kind !== undefined && H !== undefined) {
+    const G = gateCount[kind];
+    const gates = kind === 'vanilla' ? 'hidden' : `${G}·hidden for ${kind}`;
+    if (I !== undefined) out.push(...checkMatrix(file, 'weight_ih_l0', p.weight_ih_l0, G * H, I, `rows: ${gates} = ${G * H}, columns: inputSize = ${I}`));
+    out.push(
+      ...checkMatrix(file, 'weight_hh_l0', p.weight_hh_l0, G * H, H, `rows: ${gates} = ${G * H}, columns: hiddenSize = ${H}`),
+      ...checkVector(file, 'bias_ih_l0', p.bias_ih_l0, G * H, `${gates} = ${G * H}`),
+      ...checkVector(file, 'bias_hh_l0', p.bias_hh_l0, G * H, `${gates} = ${G * H}`),
+    );
+  }
+  if (H !== undefined && O !== undefined) {
+    out.push(
+      ...checkMatrix(file, 'readout.weight', p['readout.weight'], O, H, `rows: outputSize = ${O}, columns: hiddenSize = ${H}`),
+      ...checkVector(file, 'readout.bias', p['readout.bias'], O, `outputSize = ${O}`),
+    );
+  }
+  return out;
+};
 
 /**
  * Decodes a model file: structure (io-ts), then every parameter's shape against the sizes.
  * @since 0.1.0
  * @category constructors
  */
-export const decodeModel = (json: unknown, file = 'model'): E.Either<readonly LoopgradIssue[], Model> =>
-  pipe(
-    ModelFileCodec.decode(json),
-    E.mapLeft((errs) => fromValidation(file, errs)),
-    E.chain((m): E.Either<readonly LoopgradIssue[], Model> => {
-      const { inputSize: I, hiddenSize: H, outputSize: O } = m;
-      const G = gateCount[m.cell];
-      const gates = m.cell === 'vanilla' ? 'hidden' : `${G}·hidden for ${m.cell}`;
-      const p = m.params;
-      const extra = Object.keys(p).filter((k) => !(torchParamNames as readonly string[]).includes(k));
-      const bad = [
-        ...extra.map((k) => issue('DecodeError', [file, `params.${k}`], `unknown parameter; a model file has exactly: ${torchParamNames.join(', ')} (one layer)`)),
-        ...(m.nonlinearity !== undefined && m.cell !== 'vanilla'
-          ? [issue('DecodeError', [file, 'nonlinearity'], `nonlinearity applies to "vanilla" cells only, not "${m.cell}"`)]
-          : []),
-        ...checkMatrix(file, 'weight_ih_l0', p.weight_ih_l0, G * H, I, `rows: ${gates} = ${G * H}, columns: inputSize = ${I}`),
-        ...checkMatrix(file, 'weight_hh_l0', p.weight_hh_l0, G * H, H, `rows: ${gates} = ${G * H}, columns: hiddenSize = ${H}`),
-        ...checkVector(file, 'bias_ih_l0', p.bias_ih_l0, G * H, `${gates} = ${G * H}`),
-        ...checkVector(file, 'bias_hh_l0', p.bias_hh_l0, G * H, `${gates} = ${G * H}`),
-        ...checkMatrix(file, 'readout.weight', p['readout.weight'], O, H, `rows: outputSize = ${O}, columns: hiddenSize = ${H}`),
-        ...checkVector(file, 'readout.bias', p['readout.bias'], O, `outputSize = ${O}`),
-      ];
-      if (bad.length > 0) return E.left(bad);
-      const sizes = { input: I, hidden: H };
-      const cell = m.cell === 'vanilla' ? builtin.vanilla({ ...sizes, nonlinearity: m.nonlinearity ?? 'tanh' }) : builtin[m.cell](sizes);
-      const flat = (rows: readonly (readonly number[])[]): Float64Array => Float64Array.from(rows.flat());
-      return E.right({
-        file: m,
-        cell,
-        outputSize: O,
-        params: {
-          weight_ih: flat(p.weight_ih_l0),
-          weight_hh: flat(p.weight_hh_l0),
-          bias_ih: Float64Array.from(p.bias_ih_l0),
-          bias_hh: Float64Array.from(p.bias_hh_l0),
-          'readout.weight': flat(p['readout.weight']),
-          'readout.bias': Float64Array.from(p['readout.bias']),
-        },
-      });
-    }),
-  );
+export const decodeModel = (json: unknown, file = 'model'): E.Either<readonly LoopgradIssue[], Model> => {
+  const decoded = ModelFileCodec.decode(json);
+  const structural = E.isLeft(decoded) ? fromValidation(file, decoded.left) : [];
+  const shapes = typeof json === 'object' && json !== null && !Array.isArray(json) ? shapeIssues(file, json as Record<string, unknown>) : [];
+  // a field reported by both passes is listed once, with the structural message
+  const seen = new Set(structural.map((i) => i.path.join(' › ')));
+  const bad = [...structural, ...shapes.filter((i) => !seen.has(i.path.join(' › ')))];
+  if (E.isLeft(decoded) || bad.length > 0) return E.left(bad);
+  const m = decoded.right;
+  const p = m.params;
+  const sizes = { input: m.inputSize, hidden: m.hiddenSize };
+  const cell = m.cell === 'vanilla' ? builtin.vanilla({ ...sizes, nonlinearity: m.nonlinearity ?? 'tanh' }) : builtin[m.cell](sizes);
+  const flat = (rows: readonly (readonly number[])[]): Float64Array => Float64Array.from(rows.flat());
+  return E.right({
+    file: m,
+    cell,
+    outputSize: m.outputSize,
+    params: {
+      weight_ih: flat(p.weight_ih_l0),
+      weight_hh: flat(p.weight_hh_l0),
+      bias_ih: Float64Array.from(p.bias_ih_l0),
+      bias_hh: Float64Array.from(p.bias_hh_l0),
+      'readout.weight': flat(p['readout.weight']),
+      'readout.bias': Float64Array.from(p['readout.bias']),
+    },
+  });
+};
 
 // ---------------------------------------------------------------------------------------------
 // data
@@ -185,11 +218,11 @@ export interface DataSet {
 
 const checkTensor = (file: string, field: string, x: readonly (readonly (readonly number[])[])[], T: number, B: number, n: number, nName: string): LoopgradIssue[] => {
   const out: LoopgradIssue[] = [];
-  if (x.length !== T) out.push(issue('DecodeError', [file, field], `has ${x.length} time steps; inputs has ${T}`));
+  if (x.length !== T) out.push(issue('DecodeError', [file, field], `has ${count(x.length, 'time step')}; inputs has ${T}`));
   x.forEach((step, t) => {
-    if (step.length !== B) out.push(issue('DecodeError', [file, `${field}[${t}]`], `has ${step.length} examples; inputs[0] has ${B}`));
+    if (step.length !== B) out.push(issue('DecodeError', [file, `${field}[${t}]`], `has ${count(step.length, 'example')}; inputs[0] has ${B}`));
     step.forEach((row, b) => {
-      if (row.length !== n) out.push(issue('DecodeError', [file, `${field}[${t}][${b}]`], `has ${row.length} numbers; expected ${nName} = ${n}`));
+      if (row.length !== n) out.push(issue('DecodeError', [file, `${field}[${t}][${b}]`], `has ${count(row.length, 'number')}; expected ${nName} = ${n}`));
     });
   });
   return out;
@@ -204,8 +237,10 @@ const checkTensor = (file: string, field: string, x: readonly (readonly (readonl
 export const decodeData = (json: unknown, model: { readonly inputSize: number; readonly outputSize: number }, file = 'data'): E.Either<readonly LoopgradIssue[], DataSet> =>
   pipe(
     DataFileCodec.decode(json),
-    E.mapLeft((errs) => fromValidation(file, errs)),
+    E.mapLeft((errs) => [...fromValidation(file, errs), ...unknownKeys(file, json, ['inputs', 'targets'], '', 'a data file has: inputs, targets')]),
     E.chain((d): E.Either<readonly LoopgradIssue[], DataSet> => {
+      const extra = unknownKeys(file, json, ['inputs', 'targets'], '', 'a data file has: inputs, targets');
+      if (extra.length > 0) return E.left(extra);
       const T = d.inputs.length;
       if (T === 0) return E.left([issue('DecodeError', [file, 'inputs'], 'has no time steps; expected at least one')]);
       const B = d.inputs[0]!.length;

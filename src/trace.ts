@@ -34,8 +34,8 @@ export type Vec = Sym<1>;
 /** A traced matrix `[m, n]`. @since 0.1.0 @category model */
 export type Mat = Sym<2>;
 
-/** Longest derived label before it is shortened to `op#k`. */
-const MAX_LABEL = 32;
+/** Longest operand label kept inside a derived label. */
+const MAX_OPERAND = 16;
 
 /**
  * Records vars and eqns while a step function runs. Shape errors are collected, not thrown:
@@ -66,7 +66,7 @@ export class Tracer {
     const rule = primitiveOf(op);
     const eqnIndex = this.eqns.length;
     const ins = inputs.map((s) => this.vars[s.id]!);
-    const label = labelAs ?? derivedLabel(op, ins.map((v) => v.label), eqnIndex);
+    const label = labelAs ?? derivedLabel(op, ins.map((v) => v.label), params);
     const batched = rule.batching === 'reduce' ? false : ins.some((v) => v.batched);
     let shape: Shape;
     if (inputs.some((s) => this.poisoned.has(s.id))) {
@@ -97,9 +97,27 @@ export class Tracer {
   }
 }
 
-const derivedLabel = (op: string, labels: readonly string[], k: number): string => {
-  const full = `${op}(${labels.join(', ')})`;
-  return full.length <= MAX_LABEL ? full : `${op}#${k}`;
+/**
+ * A readable name for a computed value, in math notation: `[x; f ⊙ h]`, `W·x + b`. Long
+ * operands shrink to `…`, so a label stays short enough for a message.
+ */
+const derivedLabel = (op: string, labels: readonly string[], params: unknown): string => {
+  const short = labels.map((l) => (l.length > MAX_OPERAND ? '…' : l));
+  // operands of infix ops are parenthesised when they are infix expressions themselves
+  const [a, b] = short.map((l) => (/\s/.test(l) && !/^\[.*\]$/.test(l) ? `(${l})` : l));
+  switch (op) {
+    case 'matvec': return `${a}·${b}`;
+    case 'add': return `${a} + ${b}`;
+    case 'sub': return `${a} − ${b}`;
+    case 'mul': return `${a} ⊙ ${b}`;
+    case 'neg': return `−${a}`;
+    case 'concat': return `[${short.join('; ')}]`;
+    case 'slice': {
+      const { start, size } = params as { start: number; size: number };
+      return `${a}[${start}:${start + size}]`;
+    }
+    default: return `${op}(${short.join(', ')})`;
+  }
 };
 
 let active: Tracer | undefined;

@@ -37,13 +37,22 @@ A data file holds {"inputs": [T][B][I], "targets": [T][B][O]}. See docs/cli.md.`
 
 class UsageError extends Error {}
 
+const fileErrors: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a folder on its path is a file',
+};
+
 const readJson = (io: CliIO, path: string | undefined, what: string): unknown => {
   if (path === undefined) throw new UsageError(`--${what} <file.json> is required`);
   let text: string;
   try {
     text = io.readFile(path);
   } catch (err) {
-    throw new UsageError(`cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code !== undefined && code in fileErrors ? `${fileErrors[code]} (${code})` : (err as Error).message;
+    throw new UsageError(`cannot read ${what} file ${path}: ${why}`);
   }
   try {
     return JSON.parse(text);
@@ -59,11 +68,21 @@ const orFail = <A>(e: E.Either<readonly LoopgradIssue[], A>, what: string): A =>
 
 const loadModel = (io: CliIO, path: string | undefined): Model => orFail(decodeModel(readJson(io, path, 'model'), path), `model file ${path} is malformed`);
 const loadData = (io: CliIO, path: string | undefined, m: Model): DataSet =>
-  orFail(decodeData(readJson(io, path, 'data'), { inputSize: m.cell.inputSize, outputSize: m.outputSize }, path), `data file ${path} does not fit`);
+  orFail(
+    decodeData(readJson(io, path, 'data'), { inputSize: m.cell.inputSize, outputSize: m.outputSize }, path),
+    `data file ${path} is malformed or does not fit the model (inputSize ${m.cell.inputSize}, outputSize ${m.outputSize})`,
+  );
 
 const dtypeOf = (s: string | undefined): Dtype => {
   if (s === undefined || s === 'float64' || s === 'float32') return s ?? 'float64';
   throw new UsageError(`--dtype must be float64 or float32, not ${s}`);
+};
+
+/** The options each command takes: any other is a usage error, not silently ignored. */
+const accepts: Readonly<Record<string, readonly string[]>> = {
+  grad: ['model', 'data', 'dtype'],
+  gradcheck: ['model', 'data', 'dtype', 'mode'],
+  print: ['model', 'steps'],
 };
 
 const commands: Record<string, (values: Record<string, string | undefined>, io: CliIO) => number> = {
@@ -91,7 +110,9 @@ const commands: Record<string, (values: Record<string, string | undefined>, io: 
   print: (o, io) => {
     const m = loadModel(io, o['model']);
     if (o['steps'] === undefined) {
-      io.stdout(printCell(m.cell) + '\n');
+      const H = m.cell.outputSize, O = m.outputSize;
+      const names = m.cell.params.map((p) => `${torchName(p.name)} → ${p.name}`).join(', ');
+      io.stdout(`${printCell(m.cell)}\nreadout  y = readout.weight [${O}, ${H}] · output + readout.bias [${O}] → y [${O}]\nmodel file names: ${names}\n`);
       return 0;
     }
     const steps = Number(o['steps']);
@@ -125,6 +146,8 @@ export const runCli = (argv: readonly string[], io: CliIO): number => {
       strict: true,
       allowPositionals: false,
     });
+    const extra = Object.keys(values).filter((k) => !accepts[command]!.includes(k));
+    if (extra.length > 0) throw new UsageError(`--${extra[0]} does not apply to ${command} (it takes ${accepts[command]!.map((k) => `--${k}`).join(', ')})`);
     return run(values as Record<string, string | undefined>, io);
   } catch (err) {
     if (err instanceof UsageError) io.stderr(`loopgrad ${command}: ${err.message}\n`);

@@ -1,0 +1,132 @@
+// Plans: long sequences without recursion, no typed-array allocation after the first step,
+// determinism, untouched inputs, and clear errors for bad input.
+import * as E from 'fp-ts/Either';
+import { describe, expect, it } from 'vitest';
+import { builtin, compile, compileEither, formatIssues, gradcheck, init, mulberry32, unroll, unrollEither } from '../src/index';
+
+const data = (seed: number, T: number, B: number, I: number, O: number) => {
+  const r = mulberry32(seed);
+  return {
+    inputs: Float64Array.from({ length: T * B * I }, () => 2 * r() - 1),
+    targets: Float64Array.from({ length: T * B * O }, () => 2 * r() - 1),
+  };
+};
+
+describe('plans', () => {
+  it('an LSTM (H = 32, B = 4) unrolled over T = 10,000 runs forward and backward, with a correct gradient', () => {
+    const T = 10_000, B = 4, I = 4, O = 2;
+    const u = unroll(builtin.lstm({ input: I, hidden: 32 }), { steps: T, readout: { output: O } });
+    const params = init(u, { seed: 1 });
+    const batch = data(2, T, B, I, O);
+    const r = compile(u, { batch: B }).valueAndGrad(params, batch);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(r.flow.h).toHaveLength(T);
+    expect(r.flow.h.every((x) => Number.isFinite(x) && x > 0)).toBe(true);
+    expect(r.inputGrads).toHaveLength(T * B * I);
+    // one random direction over all 10,000 steps: ⟨u, ∇E⟩ against a central difference
+    const report = gradcheck(u, params, batch, { mode: 'direction', seed: 3 });
+    expect(report.ok, `max relative error ${report.maxRelError}`).toBe(true);
+  });
+
+  it('a second training step allocates no typed arrays (counted by instrumenting the constructors)', () => {
+    const counts = { n: 0 };
+    const originals = { Float64Array, Float32Array };
+    // Every typed array made with `new`, or by subarray/slice/map (species constructors), is counted.
+    class CountingF64 extends originals.Float64Array { constructor(...a: any[]) { super(...(a as [number])); counts.n++; } }
+    class CountingF32 extends originals.Float32Array { constructor(...a: any[]) { super(...(a as [number])); counts.n++; } }
+    try {
+      (globalThis as any).Float64Array = CountingF64;
+      (globalThis as any).Float32Array = CountingF32;
+      for (const dtype of ['float64', 'float32'] as const) {
+        for (const cell of [builtin.lstm({ input: 3, hidden: 8 }), builtin.gru({ input: 3, hidden: 8 })]) {
+          const u = unroll(cell, { steps: 20, readout: { output: 2 } });
+          const params = init(u, { seed: 1 });
+          const batch = data(1, 20, 4, 3, 2);
+          counts.n = 0;
+          const plan = compile(u, { batch: 4, dtype });
+          expect(counts.n).toBeGreaterThan(0); // the instrument works: compiling allocates the arenas
+          counts.n = 0;
+          plan.valueAndGrad(params, batch); // (the first step allocates nothing either)
+          plan.valueAndGrad(params, batch);
+          expect(counts.n, `${cell.name} ${dtype}`).toBe(0);
+          plan.forward(params, batch);
+          counts.n = 0;
+          plan.forward(params, batch);
+          expect(counts.n).toBe(0);
+        }
+      }
+    } finally {
+      (globalThis as any).Float64Array = originals.Float64Array;
+      (globalThis as any).Float32Array = originals.Float32Array;
+    }
+  });
+
+  it('is deterministic: repeated calls and separately compiled plans give bit-identical results', () => {
+    const u = unroll(builtin.gru({ input: 3, hidden: 5 }), { steps: 12, readout: { output: 2 } });
+    const params = init(u, { seed: 4 });
+    const batch = data(5, 12, 3, 3, 2);
+    const snapshot = (r: ReturnType<ReturnType<typeof compile<string, string>>['valueAndGrad']>) =>
+      [r.loss, ...Object.values(r.grads).map((g) => Array.from(g as Float64Array)), Array.from(r.inputGrads), Array.from(r.flow['h']!)];
+    const a = compile(u, { batch: 3 });
+    const first = snapshot(a.valueAndGrad(params, batch));
+    expect(snapshot(a.valueAndGrad(params, batch))).toEqual(first);
+    expect(snapshot(compile(u, { batch: 3 }).valueAndGrad(params, batch))).toEqual(first);
+  });
+
+  it('never mutates params or data, and gives the gradient for a given initial state', () => {
+    const u = unroll(builtin.lstm({ input: 2, hidden: 3 }), { steps: 4, readout: { output: 1 } });
+    const params = init(u, { seed: 1 });
+    const batch = { ...data(2, 4, 2, 2, 1), initialState: { h: Float64Array.from([0.1, -0.2, 0.3, 0.4, 0.5, -0.6]) } };
+    const copy = structuredClone(batch);
+    const paramsCopy = structuredClone(params);
+    const plan = compile(u, { batch: 2 });
+    const r = plan.valueAndGrad(params, batch);
+    expect(batch).toEqual(copy);
+    expect(params).toEqual(paramsCopy);
+    expect(Array.from(r.initialStateGrads.h).some((x) => x !== 0)).toBe(true);
+    expect(gradcheck(u, params, batch).ok).toBe(true);
+    // the forward pass exposes y_t and the final state
+    const f = plan.forward(params, batch);
+    expect(f.outputs).toHaveLength(4 * 2 * 1);
+    expect(f.finalState.c).toHaveLength(2 * 3);
+  });
+
+  it('bad input is an error value naming the field, the size and what was expected', () => {
+    const u = unroll(builtin.gru({ input: 2, hidden: 3 }), { steps: 4, readout: { output: 1 } });
+    const plan = compile(u, { batch: 2 });
+    const params = init(u, { seed: 1 });
+    const batch = data(1, 4, 2, 2, 1);
+    const msg = (p: any, b: any): string => {
+      const r = plan.valueAndGradEither(p, b);
+      if (E.isRight(r)) throw new Error('expected an error');
+      return formatIssues(r.left);
+    };
+    expect(msg(params, { ...batch, inputs: new Float64Array(15) })).toBe('batch › inputs: inputs has 15 numbers; expected 16 [T 4, B 2, I 2]');
+    const withNaN = Float64Array.from(batch.inputs);
+    withNaN[5] = NaN;
+    expect(msg(params, { ...batch, inputs: withNaN })).toBe('batch › inputs › 5: inputs[5] is NaN; expected a finite number');
+    const { weight_hh: _, ...missing } = params;
+    expect(msg(missing, batch)).toBe('params › weight_hh: param weight_hh is missing; expected 27 numbers [9, 3]');
+    expect(msg(params, { ...batch, initialState: { c: new Float64Array(6) } })).toMatch(/batch › initialState › c: unknown state field 'c'; the cell's are: h/);
+    expect(() => plan.valueAndGrad(params, { ...batch, targets: [1, 2] })).toThrow(/targets has 2 numbers; expected 8 \[T 4, B 2, O 1\]/);
+  });
+
+  it('a loss that overflows is reported with the first bad step, not returned as NaN', () => {
+    const u = unroll(builtin.vanilla({ input: 1, hidden: 2, nonlinearity: 'relu' }), { steps: 300, readout: { output: 1 } });
+    const params = init(u, { seed: 1 });
+    for (const p of Object.values(params)) p.fill(1);
+    params.weight_hh.fill(40); // ‖h_t‖ grows 80× per step: past float64's range within 200 steps
+    const r = compile(u, { batch: 1 }).valueAndGradEither(params, { inputs: new Float64Array(300).fill(1), targets: new Float64Array(300) });
+    expect(E.isLeft(r) && r.left[0]!._tag).toBe('NumericError');
+    expect(E.isLeft(r) && formatIssues(r.left)).toMatch(/loss › step \d+: the loss is Infinity: E_\d+ is the first non-finite step loss/);
+  });
+
+  it('bad options are errors with their path', () => {
+    const cell = builtin.gru({ input: 2, hidden: 3 });
+    expect(formatIssues((unrollEither(cell, { steps: 0 }) as any).left)).toBe('unroll › steps: steps is 0; expected a positive integer');
+    const u = unroll(cell, { steps: 2 });
+    expect(formatIssues((compileEither(u, { batch: -1 }) as any).left)).toBe('compile › batch: batch is -1; expected a positive integer');
+    expect(formatIssues((compileEither(u, { batch: 1, dtype: 'float16' as any }) as any).left)).toMatch(/dtype is float16; expected 'float32' or 'float64'/);
+    expect(() => builtin.lstm({ input: 0, hidden: 3 })).toThrow(/lstm › sizes › input: size input is 0/);
+  });
+});
