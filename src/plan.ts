@@ -30,6 +30,12 @@ export interface Batch<SN extends string = string> {
   readonly inputs: ArrayLike<number>;
   readonly targets: ArrayLike<number>;
   readonly initialState?: { readonly [K in SN]?: ArrayLike<number> };
+  /**
+   * An extra cotangent ∂L/∂s_T on the final state, [B, n] per field (default zeros): the
+   * gradient that a later segment of the sequence sends back, so a long sequence can be
+   * differentiated in pieces (truncated BPTT, continuation).
+   */
+  readonly finalStateGrad?: { readonly [K in SN]?: ArrayLike<number> };
 }
 
 /** Loss and gradients of one training step. Buffers are the plan's, reused by the next call. @since 0.1.0 @category model */
@@ -120,6 +126,7 @@ export const compileEither = <PN extends string, SN extends string>(
     loss: u.total,
     wrt: [...u.params.map((p) => p.var), ...u.inputs, ...fields.map((s) => s.var)],
     keep: [...u.stepLosses, ...u.outputs, ...u.states[T - 1]!],
+    seeds: u.states[T - 1]!,
     probes: u.states.flat(),
     memory: options.memory ?? 'reuse',
   });
@@ -146,6 +153,20 @@ export const compileEither = <PN extends string, SN extends string>(
   const finalState = Object.fromEntries(fields.map((s, k) => [s.name, view(v, valueAt[u.states[T - 1]![k]!]!, B * numel(s.shape))]));
   const fwd = { loss: 0, stepLosses, outputs, finalState } as ForwardResult<SN>;
 
+  /** A per-state-field record of [B, n] arrays: unknown fields and wrong sizes go to `bad`. */
+  const stateRecord = (what: string, given: unknown, bad: LoopgradIssue[]): Record<string, ArrayLike<number> | undefined> => {
+    const rec = (given ?? {}) as Record<string, ArrayLike<number> | undefined>;
+    for (const k of Object.keys(rec)) {
+      if (!fields.some((s) => s.name === k)) {
+        bad.push(issue('InputError', ['batch', what, k], `unknown state field '${k}'; the cell's are: ${fields.map((s) => s.name).join(', ')}`));
+      }
+    }
+    for (const s of fields) {
+      const a = rec[s.name];
+      if (a !== undefined) bad.push(...checkValues(['batch', what, s.name], `${what}.${s.name}`, a, B * numel(s.shape), `[B ${B}, ${s.shape[0]}]`));
+    }
+    return rec;
+  };
   const load = (params: ParamValues<PN>, batch: Batch<SN>): LoopgradIssue[] => {
     const bad: LoopgradIssue[] = [];
     for (const p of u.params) {
@@ -154,17 +175,15 @@ export const compileEither = <PN extends string, SN extends string>(
     }
     bad.push(...checkValues(['batch', 'inputs'], 'inputs', batch?.inputs, T * B * I, `[T ${T}, B ${B}, I ${I}]`));
     bad.push(...checkValues(['batch', 'targets'], 'targets', batch?.targets, T * B * O, `[T ${T}, B ${B}, O ${O}]`));
-    const init = (batch?.initialState ?? {}) as Record<string, ArrayLike<number> | undefined>;
-    for (const k of Object.keys(init)) {
-      if (!fields.some((s) => s.name === k)) {
-        bad.push(issue('InputError', ['batch', 'initialState', k], `unknown state field '${k}'; the cell's are: ${fields.map((s) => s.name).join(', ')}`));
-      }
-    }
-    for (const s of fields) {
-      const a = init[s.name];
-      if (a !== undefined) bad.push(...checkValues(['batch', 'initialState', s.name], `initialState.${s.name}`, a, B * numel(s.shape), `[B ${B}, ${s.shape[0]}]`));
-    }
+    const init = stateRecord('initialState', batch?.initialState, bad);
+    const seeds = stateRecord('finalStateGrad', batch?.finalStateGrad, bad);
     if (bad.length > 0) return bad;
+    fields.forEach((s, k) => {
+      const at = gradAt[u.states[T - 1]![k]!]!;
+      const a = seeds[s.name];
+      if (a !== undefined) g.set(a, at);
+      else g.fill(0, at, at + B * numel(s.shape));
+    });
     for (const p of u.params) v.set((params as Record<string, ArrayLike<number>>)[p.name]!, valueAt[p.var]!);
     v.set(batch.inputs, xAt);
     v.set(batch.targets, targetAt);

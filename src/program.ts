@@ -31,6 +31,11 @@ export interface ProgramSpec {
   readonly wrt: readonly VarId[];
   /** Vars whose values must stay readable after the forward pass. */
   readonly keep: readonly VarId[];
+  /**
+   * Vars that receive an external cotangent besides the loss's (the final state, continued by
+   * a later segment): the caller writes it at `gradAt[v]` before `backward`.
+   */
+  readonly seeds?: readonly VarId[];
   /** Vars whose total-derivative norm the backward pass records, in this order. */
   readonly probes?: readonly VarId[];
   readonly memory?: MemoryPolicy;
@@ -106,6 +111,7 @@ export class Program {
     for (const e of g.eqns) if (e.inputs.some((i) => wants[i])) wants[e.out] = 1;
     const reaches = new Uint8Array(nv);
     if (spec.loss !== undefined) reaches[spec.loss] = 1;
+    for (const v of spec.seeds ?? []) reaches[v] = 1;
     for (let k = g.eqns.length - 1; k >= 0; k--) {
       const e = g.eqns[k]!;
       if (reaches[e.out]) for (const i of e.inputs) reaches[i] = 1;
@@ -146,6 +152,11 @@ export class Program {
     const grads = new SlotAllocator();
     for (const w of spec.wrt) gradAt[w] = grads.alloc(len[w]!);
     this.wrtEnd = grads.size;
+    const isSeed = new Uint8Array(nv);
+    for (const v of spec.seeds ?? []) {
+      if (gradAt[v]! < 0) gradAt[v] = grads.alloc(len[v]!);
+      isSeed[v] = 1;
+    }
     this.lossGrad = spec.loss !== undefined ? grads.alloc(1) : -1;
     if (spec.loss !== undefined) gradAt[spec.loss] = this.lossGrad;
     const probeIndex = new Map<VarId, number>();
@@ -198,7 +209,7 @@ export class Program {
         zero,
         probes: pi !== undefined ? [pi, gOut, len[e.out]!] : [],
       });
-      if (!isWrt[e.out] && e.out !== spec.loss) grads.release(gOut, len[e.out]!);
+      if (!isWrt[e.out] && !isSeed[e.out] && e.out !== spec.loss) grads.release(gOut, len[e.out]!);
     }
     // Probes at wanted inputs (e.g. an initial state) read the final cotangent.
     (spec.probes ?? []).forEach((p, i) => {
@@ -221,7 +232,10 @@ export class Program {
     for (let k = 0; k < sites.length; k++) rules[k]!.forward(v, sites[k] as Site<never>);
   }
 
-  /** Reverse walk from d loss / d loss = 1; needs the values of the last `forward`. */
+  /**
+   * Reverse walk from d loss / d loss = 1 (plus the seeds' cotangents, written by the caller);
+   * needs the values of the last `forward`.
+   */
   backward(): void {
     if (!this.hasBackward) throw new InternalError('backward on a program without a loss');
     const v = this.values, g = this.grads, norms = this.probeNorms;
