@@ -1,0 +1,44 @@
+// The built package: `npm run build` emits ESM, CJS and types for both entry points and the CLI,
+// and `require('loopgrad')` / `import('loopgrad')` (and `loopgrad/laws`) load and work.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const node = (args: string[]): string => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+
+describe('the built package', () => {
+  beforeAll(() => {
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
+  }, 180_000);
+
+  it('emits ESM, CJS and declarations for loopgrad and loopgrad/laws, and the CLI', () => {
+    for (const f of ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts', 'laws.js', 'laws.cjs', 'laws.d.ts', 'laws.d.cts', 'cli.cjs']) {
+      expect(existsSync(`${root}/dist/${f}`), f).toBe(true);
+    }
+    expect(readFileSync(`${root}/dist/cli.cjs`, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+  });
+
+  const program = `
+    const u = L.unroll(L.builtin.lstm({ input: 2, hidden: 3 }), { steps: 4, readout: { output: 1 } });
+    const r = L.compile(u, { batch: 2 }).valueAndGrad(L.init(u, { seed: 1 }), { inputs: new Float64Array(16).fill(0.5), targets: new Float64Array(8) });
+    if (typeof laws.checkCell !== 'function') throw new Error('laws.checkCell missing');
+    console.log(JSON.stringify({ loss: r.loss, n: r.grads.weight_hh.length }));`;
+
+  it('require() loads both entry points and computes', () => {
+    const out = JSON.parse(node(['-e', `const L = require('loopgrad'); const laws = require('loopgrad/laws');${program}`]));
+    expect(out.n).toBe(36); // weight_hh is [4·3, 3]
+    expect(Number.isFinite(out.loss)).toBe(true);
+  });
+
+  it('import() loads both entry points and gives the same numbers', () => {
+    const esm = JSON.parse(node(['--input-type=module', '-e', `const L = await import('loopgrad'); const laws = await import('loopgrad/laws');${program}`]));
+    const cjs = JSON.parse(node(['-e', `const L = require('loopgrad'); const laws = require('loopgrad/laws');${program}`]));
+    expect(esm).toEqual(cjs);
+  });
+
+  it('the loopgrad binary runs', () => {
+    expect(node(['dist/cli.cjs', 'help'])).toMatch(/^usage: loopgrad <command>/);
+  });
+});
