@@ -33,8 +33,8 @@ export const matvec: Primitive<'matvec'> = {
   batching: 'map',
   shape: (ins) => {
     const [a, x] = ins as [{ shape: readonly number[]; label: string }, { shape: readonly number[]; label: string }];
-    if (a.shape.length !== 2) return E.left(`${a.label} is ${showShape(a.shape)} but matvec needs a matrix [m, n] first`);
-    if (x.shape.length !== 1) return E.left(`${x.label} is ${showShape(x.shape)} but matvec needs a vector [n] second`);
+    if (a.shape.length !== 2) return E.left(`${a.label} is ${showShape(a.shape)} but matvec needs a matrix [m, n] first (times ${x.label} ${showShape(x.shape)})`);
+    if (x.shape.length !== 1) return E.left(`${x.label} is ${showShape(x.shape)} but matvec needs a vector [n] second (after ${a.label} ${showShape(a.shape)})`);
     if (a.shape[1] !== x.shape[0]) {
       return E.left(`${a.label} is ${showShape(a.shape)} but ${x.label} is ${showShape(x.shape)} (${a.shape[1]} expected)`);
     }

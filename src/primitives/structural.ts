@@ -52,7 +52,8 @@ export const slice: Primitive<'slice'> = {
     const x = ins[0]!;
     if (x.shape.length !== 1) return E.left(`${x.label} is ${showShape(x.shape)} but slice takes a vector [n]`);
     const n = x.shape[0]!;
-    if (!Number.isSafeInteger(p.start) || p.start < 0 || !isDim(p.size) || p.start + p.size > n) {
+    if (!isDim(p.size)) return E.left(`slice at ${p.start} of ${x.label} ${showShape(x.shape)} has size ${p.size}; expected a positive integer`);
+    if (!Number.isSafeInteger(p.start) || p.start < 0 || p.start + p.size > n) {
       return E.left(`slice [${p.start}, ${p.start + p.size}) is outside ${x.label} ${showShape(x.shape)}`);
     }
     return E.right([p.size]);
