@@ -30,15 +30,33 @@ describe('gradcheck', () => {
     );
   });
 
-  it('built-in cells pass the full check in float64 and in float32 (with its documented tolerances)', () => {
-    for (const cell of [builtin.vanilla({ input: 2, hidden: 3 }), builtin.vanilla({ input: 2, hidden: 3, nonlinearity: 'relu' }), builtin.gru({ input: 2, hidden: 3 }), builtin.lstm({ input: 2, hidden: 3 })]) {
-      const u = unroll(cell, { steps: 4, readout: { output: 2 } });
-      const params = init(u, { seed: 5 });
-      const batch = randomBatch(6, 4, 2, 2, 2);
-      for (const dtype of ['float64', 'float32'] as const) {
-        const report = gradcheck(u, params, batch, { dtype });
-        expect(report.ok, `${cell.name} ${dtype}\n${formatGradcheck(report)}`).toBe(true);
-      }
+  it('built-in cells pass the full check over random sizes, lengths, batches and values (float64)', () => {
+    const make = {
+      vanilla_tanh: (I: number, H: number) => builtin.vanilla({ input: I, hidden: H }),
+      vanilla_relu: (I: number, H: number) => builtin.vanilla({ input: I, hidden: H, nonlinearity: 'relu' }),
+      gru: (I: number, H: number) => builtin.gru({ input: I, hidden: H }),
+      lstm: (I: number, H: number) => builtin.lstm({ input: I, hidden: H }),
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...(Object.keys(make) as (keyof typeof make)[])), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom(0.3, 0.8),
+        fc.integer({ min: 0, max: 1e6 }),
+        (kind, I, H, T, B, O, range, seed) => {
+          const u = unroll(make[kind](I, H), { steps: T, readout: { output: O } });
+          const report = gradcheck(u, init(u, { seed, range }), randomBatch(seed + 1, T, B, I, O));
+          expect(report.ok, `${kind}\n${formatGradcheck(report)}`).toBe(true);
+        },
+      ),
+      { numRuns: 60, seed: 12 },
+    );
+  });
+
+  it('float32 analytic gradients pass with the documented float32 tolerances', () => {
+    for (const cell of [builtin.vanilla({ input: 2, hidden: 3 }), builtin.gru({ input: 2, hidden: 3 }), builtin.lstm({ input: 2, hidden: 3 })]) {
+      const u = unroll(cell, { steps: 6, readout: { output: 2 } });
+      const report = gradcheck(u, init(u, { seed: 5 }), randomBatch(6, 6, 2, 2, 2), { dtype: 'float32' });
+      expect(report.ok, `${cell.name}\n${formatGradcheck(report)}`).toBe(true);
     }
   });
 

@@ -40,5 +40,6 @@ describe('the built package', () => {
 
   it('the loopgrad binary runs', () => {
     expect(node(['dist/cli.cjs', 'help'])).toMatch(/^usage: loopgrad <command>/);
+    expect(node(['bin/loopgrad.cjs', 'help'])).toMatch(/^usage: loopgrad <command>/);
   });
 });
