@@ -38,17 +38,7 @@ export type DtypeName = (typeof DTYPES)[number];
 export const flopsPerStep = (cell: CellName, s: Size): number =>
   3 * (2 * CELLS[cell].gates * s.H * (s.I + s.H) * s.B * s.T + 2 * s.O * s.H * s.B * s.T);
 
-/** mulberry32: a small seeded PRNG giving uniforms in [0, 1). */
-export const mulberry32 = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+export { mulberry32 } from '../src/random';
 
 /** A typed array of the dtype, filled with uniform(lo, hi) draws. */
 export const uniform = (rand: () => number, n: number, lo: number, hi: number, dtype: DtypeName): Float32Array | Float64Array => {

@@ -8,6 +8,7 @@
 import { defineCell, type Cell } from './cell';
 import { getOrThrow } from './errors';
 import * as op from './op';
+import type { Vec } from './trace';
 
 /** Sizes of the built-in cells. @since 0.1.0 @category model */
 export interface RnnSizes {
@@ -15,29 +16,24 @@ export interface RnnSizes {
   readonly hidden: number;
 }
 
+/** The Elman cell h' = act(W_ih x + b_ih + W_hh h + b_hh) for a nonlinearity `act`. */
+const elman = (name: string, act: (z: Vec) => Vec) =>
+  defineCell({
+    name,
+    sizes: ['input', 'hidden'],
+    params: ({ input: I, hidden: H }) => ({ weight_ih: [H, I], weight_hh: [H, H], bias_ih: [H], bias_hh: [H] }),
+    state: ({ hidden: H }) => ({ h: [H] }),
+    step: (p, x, { h }) => {
+      const next = act(op.add(op.linear(p.weight_ih, x, p.bias_ih), op.linear(p.weight_hh, h, p.bias_hh)));
+      return { state: { h: next }, output: next };
+    },
+  });
+
 /** h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (Elman). @since 0.1.0 @category cells */
-export const vanillaTanh = defineCell({
-  name: 'vanilla',
-  sizes: ['input', 'hidden'],
-  params: ({ input: I, hidden: H }) => ({ weight_ih: [H, I], weight_hh: [H, H], bias_ih: [H], bias_hh: [H] }),
-  state: ({ hidden: H }) => ({ h: [H] }),
-  step: (p, x, { h }) => {
-    const next = op.tanh(op.add(op.linear(p.weight_ih, x, p.bias_ih), op.linear(p.weight_hh, h, p.bias_hh)));
-    return { state: { h: next }, output: next };
-  },
-});
+export const vanillaTanh = elman('vanilla', op.tanh);
 
 /** h' = relu(W_ih x + b_ih + W_hh h + b_hh) (with identity W_hh: the IRNN). @since 0.1.0 @category cells */
-export const vanillaRelu = defineCell({
-  name: 'vanilla_relu',
-  sizes: ['input', 'hidden'],
-  params: ({ input: I, hidden: H }) => ({ weight_ih: [H, I], weight_hh: [H, H], bias_ih: [H], bias_hh: [H] }),
-  state: ({ hidden: H }) => ({ h: [H] }),
-  step: (p, x, { h }) => {
-    const next = op.relu(op.add(op.linear(p.weight_ih, x, p.bias_ih), op.linear(p.weight_hh, h, p.bias_hh)));
-    return { state: { h: next }, output: next };
-  },
-});
+export const vanillaRelu = elman('vanilla_relu', op.relu);
 
 /**
  * GRU, PyTorch's form (gate order r, z, n):

@@ -1,16 +1,9 @@
 // gradcheck: user-defined and built-in cells pass it, and it catches (and names) a wrong VJP.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { builtin, getOrThrow, gradcheck, formatGradcheck, init, mulberry32, primitives, unroll, loss } from '../src/index';
+import { builtin, getOrThrow, gradcheck, formatGradcheck, init, primitives, unroll, loss } from '../src/index';
 import { mgu } from './support/mgu';
-
-const randomBatch = (seed: number, T: number, B: number, I: number, O: number) => {
-  const r = mulberry32(seed);
-  return {
-    inputs: Float64Array.from({ length: T * B * I }, () => 2 * r() - 1),
-    targets: Float64Array.from({ length: T * B * O }, () => 2 * r() - 1),
-  };
-};
+import { randomBatch } from './support/models';
 
 describe('gradcheck', () => {
   it('a user-defined cell (MGU, public API only) passes the full check over random sizes and lengths', () => {

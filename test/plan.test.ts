@@ -2,15 +2,8 @@
 // determinism, untouched inputs, and clear errors for bad input.
 import * as E from 'fp-ts/Either';
 import { describe, expect, it } from 'vitest';
-import { builtin, compile, compileEither, formatIssues, gradcheck, init, mulberry32, unroll, unrollEither } from '../src/index';
-
-const data = (seed: number, T: number, B: number, I: number, O: number) => {
-  const r = mulberry32(seed);
-  return {
-    inputs: Float64Array.from({ length: T * B * I }, () => 2 * r() - 1),
-    targets: Float64Array.from({ length: T * B * O }, () => 2 * r() - 1),
-  };
-};
+import { builtin, compile, compileEither, formatIssues, gradcheck, init, unroll, unrollEither } from '../src/index';
+import { randomBatch as data } from './support/models';
 
 describe('plans', () => {
   it('an LSTM (H = 32, B = 4) unrolled over T = 10,000 runs forward and backward, with a correct gradient', () => {

@@ -3,7 +3,7 @@
  * are both one contiguous run of `nb · n` values and the loops are flat. Binary ops may mix a
  * batched and an unbatched operand (x + bias): they loop over the batch with per-operand strides.
  */
-import type { Primitive } from './types';
+import type { Buf, Primitive, Site } from './types';
 import { equalShapes, sameAsInput } from './common';
 
 const anyReal = { min: -2, max: 2 } as const;
@@ -11,53 +11,38 @@ const anyReal = { min: -2, max: 2 } as const;
 // ---------------------------------------------------------------------------------------------
 // binary: y = a ∘ b
 
-/** y = a + b;  da += dy, db += dy */
-export const add: Primitive<'add'> = {
-  arity: 2, batching: 'map', shape: equalShapes, saves: { inputs: false, output: false }, domain: anyReal,
-  forward: (v, s) => {
+/** y = a + σ·b with σ = ±1 (add and sub share one kernel set);  da += dy, db += σ·dy */
+const plusMinus = <K extends 'add' | 'sub'>(sign: 1 | -1): Primitive<K> => {
+  const forward = (v: Buf, s: Site): void => {
     const n = s.outSize, [ao, bo] = s.inOff as [number, number], [as, bs] = s.inStride as [number, number];
     for (let b = 0; b < s.nb; b++) {
       const a = ao + b * as, c = bo + b * bs, y = s.outOff + b * s.outStride;
-      for (let i = 0; i < n; i++) v[y + i] = v[a + i]! + v[c + i]!;
+      for (let i = 0; i < n; i++) v[y + i] = v[a + i]! + sign * v[c + i]!;
     }
-  },
-  vjp: (_v, g, s) => {
-    const n = s.outSize;
-    for (let k = 0; k < 2; k++) {
-      const gi = s.gIn[k]!, st = s.inStride[k]!;
-      if (gi < 0) continue;
-      for (let b = 0; b < s.nb; b++) {
-        const d = gi + b * st, y = s.gOut + b * s.outStride;
-        for (let i = 0; i < n; i++) g[d + i] += g[y + i]!;
+  };
+  return {
+    arity: 2, batching: 'map', shape: equalShapes, saves: { inputs: false, output: false }, domain: anyReal,
+    forward,
+    vjp: (_v, g, s) => {
+      const n = s.outSize;
+      for (let k = 0; k < 2; k++) {
+        const gi = s.gIn[k]!, st = s.inStride[k]!, w = k === 0 ? 1 : sign;
+        if (gi < 0) continue;
+        for (let b = 0; b < s.nb; b++) {
+          const d = gi + b * st, y = s.gOut + b * s.outStride;
+          for (let i = 0; i < n; i++) g[d + i] += w * g[y + i]!;
+        }
       }
-    }
-  },
-  jvp: (_v, t, s) => add.forward(t, s),
+    },
+    // linear: the tangent map is the map itself
+    jvp: (_v, t, s) => forward(t, s),
+  };
 };
 
-/** y = a − b;  da += dy, db −= dy */
-export const sub: Primitive<'sub'> = {
-  arity: 2, batching: 'map', shape: equalShapes, saves: { inputs: false, output: false }, domain: anyReal,
-  forward: (v, s) => {
-    const n = s.outSize, [ao, bo] = s.inOff as [number, number], [as, bs] = s.inStride as [number, number];
-    for (let b = 0; b < s.nb; b++) {
-      const a = ao + b * as, c = bo + b * bs, y = s.outOff + b * s.outStride;
-      for (let i = 0; i < n; i++) v[y + i] = v[a + i]! - v[c + i]!;
-    }
-  },
-  vjp: (_v, g, s) => {
-    const n = s.outSize;
-    for (let k = 0; k < 2; k++) {
-      const gi = s.gIn[k]!, st = s.inStride[k]!, sign = k === 0 ? 1 : -1;
-      if (gi < 0) continue;
-      for (let b = 0; b < s.nb; b++) {
-        const d = gi + b * st, y = s.gOut + b * s.outStride;
-        for (let i = 0; i < n; i++) g[d + i] += sign * g[y + i]!;
-      }
-    }
-  },
-  jvp: (_v, t, s) => sub.forward(t, s),
-};
+/** y = a + b */
+export const add = plusMinus<'add'>(1);
+/** y = a − b */
+export const sub = plusMinus<'sub'>(-1);
 
 /** y = a ⊙ b;  da += dy ⊙ b, db += dy ⊙ a */
 export const mul: Primitive<'mul'> = {

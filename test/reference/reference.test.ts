@@ -1,20 +1,9 @@
 // Checks the reference oracles themselves (scalar engine, hand-written RNN loops) against finite differences and hand math.
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/random';
 import { centralDifference } from './finite-diff.js';
 import { buildReferenceGraph, referenceGrad, type RefData, type RefModel } from './rnn.js';
 import { Scalar, add, backward, exp, log, mul, neg, relu, scalar, scale, sigmoid, sub, sum, tanh } from './scalar.js';
-
-/** Deterministic PRNG (mulberry32) so every run sees the same models. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * |a − b| / max(|a|, |b|, 1e-3). Pure relative error is meaningless for entries that are (nearly) 0,

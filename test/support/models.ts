@@ -83,3 +83,12 @@ export const maxViolation = (a: unknown, b: unknown, rtol: number, atol: number)
   });
   return worst;
 };
+
+/** Inputs and targets uniform(−1, 1), flat [T, B, I] and [T, B, O], from a seed. */
+export const randomBatch = (seed: number, T: number, B: number, I: number, O: number) => {
+  const r = mulberry32(seed);
+  return {
+    inputs: Float64Array.from({ length: T * B * I }, () => 2 * r() - 1),
+    targets: Float64Array.from({ length: T * B * O }, () => 2 * r() - 1),
+  };
+};
