@@ -11,6 +11,7 @@ import { issue, LoopgradError, type LoopgradIssue } from './errors';
 import type { Graph } from './ir';
 import { prune } from './graph';
 import { isDim, sameShape, showShape, type Shape } from './shape';
+import type { Customs } from './primitives/types';
 import { Sym, Tracer, withTracer, type Mat, type Vec } from './trace';
 
 /** A parameter's shape: a vector `[n]` or a matrix `[m, n]`. @since 0.1.0 @category model */
@@ -73,6 +74,23 @@ export interface Cell<PN extends string = string, SN extends string = string> {
   readonly state: readonly Slot<SN>[];
   readonly graph: Graph;
 }
+
+const CUSTOMS: unique symbol = Symbol('loopgrad.customs');
+
+/**
+ * Attaches the rules of the custom primitives a cell uses. They are kept under a symbol, not
+ * enumerable: a cell stays plain data for JSON, structuredClone and equality, and
+ * `decodeCell(json, { primitives })` attaches them again.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withCustoms = <C extends Cell>(cell: C, customs: Customs): C => {
+  if (customs.size > 0) Object.defineProperty(cell, CUSTOMS, { value: customs, enumerable: false });
+  return cell;
+};
+
+/** The custom primitives a cell uses, by name (empty for cells of built-in ops only). @since 0.1.0 @category destructors */
+export const cellPrimitives = (cell: Cell): Customs => (cell as { [CUSTOMS]?: Customs })[CUSTOMS] ?? new Map();
 
 /** A defined cell, waiting for sizes. @since 0.1.0 @category model */
 export interface CellFamily<Z extends string, PN extends string, SN extends string> {
@@ -216,7 +234,7 @@ function instantiate<Z extends string, P extends Record<string, ParamShape>, S e
     inputs: [...params.map((p) => p.sym.id), x.id, ...state.map((s) => s.sym.id)],
     outputs,
   });
-  return E.right({
+  return E.right(withCustoms({
     format: 'loopgrad.cell/1',
     name,
     sizes: { ...sizes },
@@ -225,5 +243,5 @@ function instantiate<Z extends string, P extends Record<string, ParamShape>, S e
     params: params.map((p) => ({ name: p.name, shape: p.shape })),
     state: state.map((s) => ({ name: s.name, shape: s.shape })),
     graph,
-  });
+  } as Cell, t.customs));
 }

@@ -6,16 +6,18 @@
 import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
 import * as t from 'io-ts';
-import type { Cell } from './cell';
 import { issue, type LoopgradIssue } from './errors';
 import { opTags, type Graph, type OpTag } from './ir';
-import { primitiveOf } from './primitives/table';
+import { ruleOf } from './primitives/table';
+import type { CustomPrimitive, Customs } from './primitives/types';
+import { withCustoms, type Cell } from './cell';
 import { isDim, sameShape, showShape } from './shape';
 
 const nat = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'a non-negative integer');
 const shape = t.array(nat, 'a shape');
 const empty = t.type({});
-const opParamCodecs: { readonly [K in OpTag]: t.Mixed } = {
+const opParamCodecs: { readonly [K in OpTag | 'custom']: t.Mixed } = {
+  custom: t.type({ name: t.string }),
   matvec: empty, add: empty, sub: empty, mul: empty, neg: empty,
   scale: t.type({ factor: t.number }), shift: t.type({ offset: t.number }),
   tanh: empty, sigmoid: empty, relu: empty, exp: empty, log: empty, concat: empty,
@@ -23,7 +25,7 @@ const opParamCodecs: { readonly [K in OpTag]: t.Mixed } = {
   fill: t.type({ shape, value: t.number }), copy: empty, batchMean: empty,
 };
 const eqnCodec = t.type({
-  op: t.keyof(Object.fromEntries(opTags.map((k) => [k, null])) as Record<OpTag, null>, 'a primitive tag'),
+  op: t.keyof(Object.fromEntries([...opTags, 'custom'].map((k) => [k, null])) as Record<OpTag | 'custom', null>, 'a primitive tag'),
   params: t.UnknownRecord,
   inputs: t.array(nat),
   out: nat,
@@ -45,10 +47,10 @@ export const CellCodec = t.type({
     inputs: t.array(nat),
     outputs: t.array(nat),
   }),
-});
+}, 'a cell object');
 
 /** Re-derives every var's shape and batchedness; names the first eqn that disagrees. */
-const checkGraph = (name: string, g: Graph): LoopgradIssue[] => {
+const checkGraph = (name: string, g: Graph, customs: Customs): LoopgradIssue[] => {
   const at = (k: number | string): string[] => [name, 'graph', typeof k === 'number' ? `eqn ${k}` : k];
   const defined = new Uint8Array(g.vars.length);
   for (const i of g.inputs) {
@@ -57,9 +59,12 @@ const checkGraph = (name: string, g: Graph): LoopgradIssue[] => {
   }
   for (let k = 0; k < g.eqns.length; k++) {
     const e = g.eqns[k]!;
-    const rule = primitiveOf(e.op);
     const p = opParamCodecs[e.op].decode(e.params);
     if (E.isLeft(p)) return [issue('DecodeError', at(k), `${e.op} has malformed params ${JSON.stringify(e.params)}`)];
+    if (e.op === 'custom' && !customs.has(e.params.name)) {
+      return [issue('DecodeError', at(k), `the cell uses the custom primitive '${e.params.name}': pass it to decodeCell(json, { primitives: [...] })`)];
+    }
+    const rule = ruleOf(e, customs);
     if (rule.arity !== 'variadic' && e.inputs.length !== rule.arity) {
       return [issue('DecodeError', at(k), `${e.op} takes ${rule.arity} inputs, got ${e.inputs.length}`)];
     }
@@ -72,7 +77,9 @@ const checkGraph = (name: string, g: Graph): LoopgradIssue[] => {
     if (E.isLeft(s)) return [issue('ShapeError', at(k), s.left, e.op)];
     if (!sameShape(s.right, out.shape)) return [issue('DecodeError', at(k), `${e.op} gives ${showShape(s.right)} but var ${e.out} says ${showShape(out.shape)}`)];
     const batched = rule.batching === 'reduce' ? false : ins.some((v) => v.batched);
-    if (batched !== out.batched) return [issue('DecodeError', at(k), `var ${e.out} is marked ${out.batched ? '' : 'un'}batched but ${e.op} of its inputs is not`)];
+    if (batched !== out.batched) {
+      return [issue('DecodeError', at(k), `var ${e.out} is marked ${out.batched ? 'batched' : 'unbatched'} but ${e.op} of its inputs is ${batched ? 'batched' : 'unbatched'}`)];
+    }
     defined[e.out] = 1;
   }
   const undefOut = g.outputs.find((o) => o >= g.vars.length || !defined[o]);
@@ -85,8 +92,9 @@ const checkGraph = (name: string, g: Graph): LoopgradIssue[] => {
  * @since 0.1.0
  * @category constructors
  */
-export const decodeCell = (json: unknown): E.Either<readonly LoopgradIssue[], Cell> =>
-  pipe(
+export const decodeCell = (json: unknown, options: { readonly primitives?: readonly CustomPrimitive[] } = {}): E.Either<readonly LoopgradIssue[], Cell> => {
+  const customs: Customs = new Map((options.primitives ?? []).map((p) => [p.name, p]));
+  return pipe(
     CellCodec.decode(json),
     E.mapLeft((errs) =>
       errs.slice(0, 10).map((err) =>
@@ -108,14 +116,15 @@ export const decodeCell = (json: unknown): E.Either<readonly LoopgradIssue[], Ce
           return E.left([issue('DecodeError', [c.name, 'graph', 'inputs'], `input ${i} (${w.name}) should be ${showShape(w.shape)}${w.batched ? '' : ' unbatched'}`)]);
         }
       }
-      const bad = checkGraph(c.name, g);
+      const bad = checkGraph(c.name, g, customs);
       if (bad.length > 0) return E.left(bad);
       const outs = [...c.state.map((s) => s.shape), [c.outputSize]];
       const wrong = outs.findIndex((s, k) => !sameShape(g.vars[g.outputs[k]!]!.shape, s));
       if (wrong >= 0) return E.left([issue('DecodeError', [c.name, 'graph', 'outputs'], `output ${wrong} should be ${showShape(outs[wrong]!)}`)]);
-      return E.right({ ...c, graph: g } as Cell);
+      return E.right(withCustoms({ ...c, graph: g } as Cell, customs));
     }),
   );
+};
 
 /** A cell as a JSON string (cells are plain data; this is `JSON.stringify`). @since 0.1.0 @category destructors */
 export const encodeCell = (cell: Cell, space?: number): string => JSON.stringify(cell, null, space);

@@ -47,8 +47,8 @@ export const opTags: readonly OpTag[] = [
   'concat', 'slice', 'sum', 'mean', 'softmax', 'logSoftmax', 'fill', 'copy', 'batchMean',
 ];
 
-/** One equation `out = op[params](...inputs)`. @since 0.1.0 @category model */
-export type Eqn = {
+/** One equation `out = op[params](...inputs)` of a built-in primitive. @since 0.1.0 @category model */
+export type BuiltinEqn = {
   readonly [K in OpTag]: {
     readonly op: K;
     readonly params: OpParams[K];
@@ -56,6 +56,22 @@ export type Eqn = {
     readonly out: VarId;
   };
 }[OpTag];
+
+/**
+ * An equation of a user-declared primitive (`definePrimitive`), named in the graph; its rules
+ * travel with the cell, not in the graph data.
+ * @since 0.1.0
+ * @category model
+ */
+export interface CustomEqn {
+  readonly op: 'custom';
+  readonly params: { readonly name: string };
+  readonly inputs: readonly VarId[];
+  readonly out: VarId;
+}
+
+/** One equation. @since 0.1.0 @category model */
+export type Eqn = BuiltinEqn | CustomEqn;
 
 /**
  * What is known of a var before any number runs: its per-example shape, whether it carries the

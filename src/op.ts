@@ -7,18 +7,30 @@
  * const f = op.sigmoid(op.add(op.matvec(p.W_f, op.concat(x, h)), p.b_f));
  * ```
  */
-import { activeTracer, type Mat, type Rank, type Scalar, type Sym, type Vec } from './trace';
+import type { OpParams, OpTag } from './ir';
+import type { CustomPrimitive } from './primitives/types';
+import { showShape } from './shape';
+import { activeTracer, Sym, type Mat, type Rank, type Scalar, type Tracer, type Vec } from './trace';
 
 type Tuple<A, N extends number, Acc extends readonly A[] = []> = Acc['length'] extends N ? Acc : Tuple<A, N, [...Acc, A]>;
 
-const unary = <R extends Rank>(tag: 'neg' | 'tanh' | 'sigmoid' | 'relu' | 'exp' | 'log' | 'copy', x: Sym<R>): Sym<R> =>
-  x.tracer.emit(tag, {}, [x]) as Sym<R>;
+/** The trace an op records into: its first symbolic argument's, or the step being traced. */
+const traceOf = (op: string, args: readonly unknown[]): Tracer => {
+  for (const a of args) if (a instanceof Sym) return a.tracer;
+  return activeTracer(op);
+};
 
-const binary = <R extends Rank>(tag: 'add' | 'sub' | 'mul', a: Sym<R>, b: Sym<R>): Sym<R> =>
-  (a?.tracer ?? b?.tracer ?? activeTracer(tag)).emit(tag, {}, [a, b]) as Sym<R>;
+/** Records one built-in eqn; argument checking (ownership, arity, shapes) is the tracer's. */
+const record = <K extends OpTag>(op: K, params: OpParams[K], args: readonly unknown[]): Sym =>
+  traceOf(op, args).emit(op, params, args);
+
+const unary = <R extends Rank>(tag: 'neg' | 'tanh' | 'sigmoid' | 'relu' | 'exp' | 'log' | 'copy', x: Sym<R>): Sym<R> =>
+  record(tag, {}, [x]) as Sym<R>;
+
+const binary = <R extends Rank>(tag: 'add' | 'sub' | 'mul', a: Sym<R>, b: Sym<R>): Sym<R> => record(tag, {}, [a, b]) as Sym<R>;
 
 /** y = A x (a matrix times a per-example vector). @since 0.1.0 @category linear algebra */
-export const matvec = (a: Mat, x: Vec): Vec => (a?.tracer ?? activeTracer('matvec')).emit('matvec', {}, [a, x]) as Vec;
+export const matvec = (a: Mat, x: Vec): Vec => record('matvec', {}, [a, x]) as Vec;
 /** y = W x + b. @since 0.1.0 @category linear algebra */
 export const linear = (w: Mat, x: Vec, b: Vec): Vec => add(matvec(w, x), b);
 
@@ -31,11 +43,9 @@ export const mul = <R extends Rank>(a: Sym<R>, b: Sym<R>): Sym<R> => binary('mul
 /** −x. @since 0.1.0 @category element-wise */
 export const neg = <R extends Rank>(x: Sym<R>): Sym<R> => unary('neg', x);
 /** factor · x. @since 0.1.0 @category element-wise */
-export const scale = <R extends Rank>(x: Sym<R>, factor: number): Sym<R> =>
-  (x?.tracer ?? activeTracer('scale')).emit('scale', { factor }, [x]) as Sym<R>;
+export const scale = <R extends Rank>(x: Sym<R>, factor: number): Sym<R> => record('scale', { factor }, [x]) as Sym<R>;
 /** x + offset. @since 0.1.0 @category element-wise */
-export const shift = <R extends Rank>(x: Sym<R>, offset: number): Sym<R> =>
-  (x?.tracer ?? activeTracer('shift')).emit('shift', { offset }, [x]) as Sym<R>;
+export const shift = <R extends Rank>(x: Sym<R>, offset: number): Sym<R> => record('shift', { offset }, [x]) as Sym<R>;
 /** 1 − x (the complement of a gate). @since 0.1.0 @category element-wise */
 export const oneMinus = <R extends Rank>(x: Sym<R>): Sym<R> => shift(neg(x), 1);
 /** tanh x. @since 0.1.0 @category element-wise */
@@ -52,11 +62,9 @@ export const log = <R extends Rank>(x: Sym<R>): Sym<R> => unary('log', x);
 export const copy = <R extends Rank>(x: Sym<R>): Sym<R> => unary('copy', x);
 
 /** [a; b; …]: vectors joined end to end. @since 0.1.0 @category structure */
-export const concat = (...xs: readonly Vec[]): Vec =>
-  (xs[0]?.tracer ?? activeTracer('concat')).emit('concat', {}, xs) as Vec;
+export const concat = (...xs: readonly Vec[]): Vec => record('concat', {}, xs) as Vec;
 /** x[start : start + size]. @since 0.1.0 @category structure */
-export const slice = (x: Vec, start: number, size: number): Vec =>
-  (x?.tracer ?? activeTracer('slice')).emit('slice', { start, size }, [x]) as Vec;
+export const slice = (x: Vec, start: number, size: number): Vec => record('slice', { start, size }, [x]) as Vec;
 /** Consecutive pieces of the given sizes (which must add up to x's size). @since 0.1.0 @category structure */
 export const split = (x: Vec, sizes: readonly number[]): Vec[] => {
   let start = 0;
@@ -68,30 +76,42 @@ export const split = (x: Vec, sizes: readonly number[]): Vec[] => {
 };
 /**
  * n equal pieces, as a tuple: `const [i, f, g, o] = op.chunk(gates, 4)`. The size is only
- * known when the cell is instantiated; an indivisible size is a shape error then.
+ * known when the cell is instantiated; a size that does not divide is a shape error then.
  * @since 0.1.0
  * @category structure
  */
 export const chunk = <N extends number>(x: Vec, n: N): Tuple<Vec, N> => {
-  const t = x?.tracer ?? activeTracer('chunk');
-  const size = t.vars[x.id]?.shape[0] ?? 0;
-  const part = size / n;
-  const sizes = Array.from({ length: n }, () => (Number.isInteger(part) && part > 0 ? part : size + 1));
-  return split(x, sizes) as Tuple<Vec, N>;
+  const t = traceOf('chunk', [x]);
+  const v = x instanceof Sym ? t.vars[x.id] : undefined;
+  const size = v?.shape.length === 1 ? v.shape[0]! : undefined;
+  if (size !== undefined && (!Number.isSafeInteger(n) || n < 1 || size % n !== 0)) {
+    return Array.from({ length: n }, () => t.fail('chunk', `${v!.label} ${showShape(v!.shape)} does not split into ${n} equal pieces`)) as Tuple<Vec, N>;
+  }
+  return split(x, Array.from({ length: n }, () => (size ?? n) / n)) as Tuple<Vec, N>;
+};
+
+/**
+ * Applies a user-declared primitive (see {@link definePrimitive}) to symbolic values: its eqn
+ * goes into the graph by name, and its rules travel with the cell.
+ * @since 0.1.0
+ * @category custom
+ */
+export const call = <R extends Rank = 1>(primitive: CustomPrimitive, ...args: readonly Sym[]): Sym<R> => {
+  const t = traceOf(primitive.name, args);
+  t.register(primitive);
+  return t.emit('custom', { name: primitive.name }, args) as Sym<R>;
 };
 
 /** Σ of all elements. @since 0.1.0 @category reductions */
-export const sum = (x: Sym): Scalar => (x?.tracer ?? activeTracer('sum')).emit('sum', {}, [x]) as Scalar;
+export const sum = (x: Sym): Scalar => record('sum', {}, [x]) as Scalar;
 /** Mean of all elements. @since 0.1.0 @category reductions */
-export const mean = (x: Sym): Scalar => (x?.tracer ?? activeTracer('mean')).emit('mean', {}, [x]) as Scalar;
+export const mean = (x: Sym): Scalar => record('mean', {}, [x]) as Scalar;
 /** exp(x_i) / Σ_j exp(x_j), computed stably. @since 0.1.0 @category reductions */
-export const softmax = (x: Vec): Vec => (x?.tracer ?? activeTracer('softmax')).emit('softmax', {}, [x]) as Vec;
+export const softmax = (x: Vec): Vec => record('softmax', {}, [x]) as Vec;
 /** x_i − log Σ_j exp(x_j), computed stably. @since 0.1.0 @category reductions */
-export const logSoftmax = (x: Vec): Vec =>
-  (x?.tracer ?? activeTracer('logSoftmax')).emit('logSoftmax', {}, [x]) as Vec;
+export const logSoftmax = (x: Vec): Vec => record('logSoftmax', {}, [x]) as Vec;
 /** Mean over the examples of the batch: the one op that sees the batch (losses use it). @since 0.1.0 @category reductions */
-export const batchMean = <R extends Rank>(x: Sym<R>): Sym<R> =>
-  (x?.tracer ?? activeTracer('batchMean')).emit('batchMean', {}, [x]) as Sym<R>;
+export const batchMean = <R extends Rank>(x: Sym<R>): Sym<R> => record('batchMean', {}, [x]) as Sym<R>;
 
 /** A constant vector, the same for every example. @since 0.1.0 @category constants */
 export function fill(shape: readonly [number], value: number): Vec;
@@ -105,6 +125,6 @@ export function fill(shape: readonly number[], value: number): Sym {
 
 /** Names a value for listings and messages; returns the same value. @since 0.1.0 @category naming */
 export const name = <R extends Rank>(x: Sym<R>, label: string): Sym<R> => {
-  x.tracer.relabel(x, label);
+  traceOf('name', [x]).relabel(x, label);
   return x;
 };

@@ -12,6 +12,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { getOrThrow, InternalError, issue, type LoopgradIssue } from './errors';
+import { cellPrimitives } from './cell';
 import { Program, type Dtype, type MemoryPolicy } from './program';
 import type { Buf } from './primitives/types';
 import { isDim, numel, showShape } from './shape';
@@ -129,6 +130,7 @@ export const compileEither = <PN extends string, SN extends string>(
     seeds: u.states[T - 1]!,
     probes: u.states.flat(),
     memory: options.memory ?? 'reuse',
+    customs: cellPrimitives(u.cell),
   });
   const { values: v, grads: g, valueAt, gradAt } = prog;
   const contiguous = (vars: readonly number[], at: Int32Array, size: number): number => {

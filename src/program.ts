@@ -10,8 +10,8 @@
  */
 import { InternalError } from './errors';
 import type { Graph, VarId } from './ir';
-import { primitiveOf } from './primitives/table';
-import type { Buf, Primitive, Site } from './primitives/types';
+import { ruleOf } from './primitives/table';
+import type { Buf, Customs, Rule, Site } from './primitives/types';
 import { numel } from './shape';
 
 /** Element type of a plan's arenas. @since 0.1.0 @category model */
@@ -25,7 +25,7 @@ export interface ProgramSpec {
   readonly graph: Graph;
   readonly batch: number;
   readonly dtype: Dtype;
-  /** An unbatched scalar var; without it the program runs forward only. */
+  /** An unbatched scalar var seeded with cotangent 1; without it and without seeds the program runs forward only. */
   readonly loss?: VarId;
   /** Graph inputs whose gradients are wanted, laid out contiguously in this order. */
   readonly wrt: readonly VarId[];
@@ -39,12 +39,14 @@ export interface ProgramSpec {
   /** Vars whose total-derivative norm the backward pass records, in this order. */
   readonly probes?: readonly VarId[];
   readonly memory?: MemoryPolicy;
+  /** Rules of the custom primitives the graph uses. */
+  readonly customs?: Customs;
 }
 
 /** A zero-fill of a cotangent slot before its first accumulation. */
 interface ReverseStep {
   readonly site: Site;
-  readonly rule: Primitive<never>;
+  readonly rule: Rule<never>;
   readonly zero: readonly number[]; // pairs: offset, length
   readonly probes: readonly number[]; // pairs: probe index, offset… (length = size of the var)
 }
@@ -94,7 +96,7 @@ export class Program {
   private readonly orphanProbes: readonly number[];
   private readonly isWrt: Uint8Array;
   private readonly forwardSites: readonly Site[];
-  private readonly forwardRules: readonly Primitive<never>[];
+  private readonly forwardRules: readonly Rule<never>[];
   private readonly reverse: readonly ReverseStep[];
   private readonly lossGrad: number;
 
@@ -117,7 +119,7 @@ export class Program {
       if (reaches[e.out]) for (const i of e.inputs) reaches[i] = 1;
     }
     const active = g.eqns.map((e) => reaches[e.out] === 1 && wants[e.out] === 1);
-    this.hasBackward = spec.loss !== undefined;
+    this.hasBackward = spec.loss !== undefined || (spec.seeds ?? []).length > 0;
 
     // Values: inputs and kept vars are persistent; so is whatever an active VJP reads.
     const persistent = new Uint8Array(nv);
@@ -127,7 +129,7 @@ export class Program {
     for (const p of spec.probes ?? []) persistent[p] = 1;
     g.eqns.forEach((e, k) => {
       if (!active[k]) return;
-      const r = primitiveOf(e.op);
+      const r = ruleOf(e, spec.customs);
       if (r.saves.inputs) for (const i of e.inputs) persistent[i] = 1;
       if (r.saves.output) persistent[e.out] = 1;
     });
@@ -205,7 +207,7 @@ export class Program {
       });
       reverse.push({
         site: siteOf(k, gIn, gOut),
-        rule: primitiveOf(e.op) as unknown as Primitive<never>,
+        rule: ruleOf(e, spec.customs),
         zero,
         probes: pi !== undefined ? [pi, gOut, len[e.out]!] : [],
       });
@@ -218,7 +220,7 @@ export class Program {
     this.gradAt = gradAt;
     this.reverse = reverse;
     this.forwardSites = g.eqns.map((_, k) => siteOf(k, [], -1));
-    this.forwardRules = g.eqns.map((e) => primitiveOf(e.op) as unknown as Primitive<never>);
+    this.forwardRules = g.eqns.map((e) => ruleOf(e, spec.customs));
     this.probeNorms = new Float64Array(spec.probes?.length ?? 0);
     this.orphanProbes = orphanProbes;
     this.isWrt = isWrt;
@@ -237,10 +239,10 @@ export class Program {
    * needs the values of the last `forward`.
    */
   backward(): void {
-    if (!this.hasBackward) throw new InternalError('backward on a program without a loss');
+    if (!this.hasBackward) throw new InternalError('backward on a program without a loss or seeds');
     const v = this.values, g = this.grads, norms = this.probeNorms;
     g.fill(0, 0, this.wrtEnd);
-    g[this.lossGrad] = 1;
+    if (this.lossGrad >= 0) g[this.lossGrad] = 1;
     norms.fill(0);
     const steps = this.reverse;
     for (let k = 0; k < steps.length; k++) {

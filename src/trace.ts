@@ -6,7 +6,8 @@
 import * as E from 'fp-ts/Either';
 import type { Eqn, OpParams, OpTag, VarId, VarInfo } from './ir';
 import { issue, LoopgradError, type LoopgradIssue } from './errors';
-import { primitiveOf } from './primitives/table';
+import { ruleOf } from './primitives/table';
+import type { CustomPrimitive } from './primitives/types';
 import type { Shape } from './shape';
 
 /** Rank of a per-example value: 0 scalar, 1 vector, 2 matrix. @since 0.1.0 @category model */
@@ -49,7 +50,11 @@ export class Tracer {
   readonly issues: LoopgradIssue[] = [];
   private readonly poisoned = new Set<VarId>();
 
-  constructor(readonly path: readonly string[]) {}
+  constructor(
+    readonly path: readonly string[],
+    /** The user-declared primitives this trace may call, by name. */
+    readonly customs: Map<string, CustomPrimitive> = new Map(),
+  ) {}
 
   input(shape: Shape, batched: boolean, label: string): Sym {
     this.vars.push({ shape, batched, label });
@@ -57,13 +62,35 @@ export class Tracer {
   }
 
   relabel(s: Sym, label: string): void {
-    const v = this.vars[s.id]!;
-    this.vars[s.id] = { ...v, label };
+    const own = this.own('name', s, 0);
+    this.vars[own.id] = { ...this.vars[own.id]!, label };
   }
 
-  emit<K extends OpTag>(op: K, params: OpParams[K], args: readonly unknown[], labelAs?: string): Sym {
+  /** Records a shape problem found outside a rule (e.g. an indivisible chunk); returns a poisoned value. */
+  fail(op: string, message: string): Sym {
+    this.issues.push(issue('ShapeError', [...this.path, `eqn ${this.eqns.length} (${op})`], message, op));
+    this.poisoned.add(this.vars.length);
+    this.vars.push({ shape: [], batched: true, label: `${op}#${this.eqns.length}` });
+    return new Sym(this, this.vars.length - 1, 1);
+  }
+
+  /** Makes a user-declared primitive callable in this trace; two different ones may not share a name. */
+  register(p: CustomPrimitive): void {
+    const known = this.customs.get(p.name);
+    if (known !== undefined && known !== p) {
+      throw new LoopgradError([issue('CellSpecError', [...this.path, p.name], `two different custom primitives are named '${p.name}'`)]);
+    }
+    this.customs.set(p.name, p);
+  }
+
+  emit<K extends OpTag>(op: K, params: OpParams[K], args: readonly unknown[], labelAs?: string): Sym;
+  emit(op: Eqn['op'], params: unknown, args: readonly unknown[], labelAs?: string): Sym;
+  emit(op: Eqn['op'], params: unknown, args: readonly unknown[], labelAs?: string): Sym {
     const inputs = args.map((a, i) => this.own(op, a, i));
-    const rule = primitiveOf(op);
+    const rule = ruleOf({ op, params }, this.customs);
+    if (rule.arity !== 'variadic' && rule.arity !== inputs.length) {
+      throw new LoopgradError([issue('CellSpecError', [...this.path, `eqn ${this.eqns.length} (${op})`], `${op} takes ${rule.arity} inputs, got ${inputs.length}`)]);
+    }
     const eqnIndex = this.eqns.length;
     const ins = inputs.map((s) => this.vars[s.id]!);
     const label = labelAs ?? derivedLabel(op, ins.map((v) => v.label), params);
@@ -75,7 +102,8 @@ export class Tracer {
     } else {
       const r = rule.shape(ins, params as never);
       if (E.isLeft(r)) {
-        this.issues.push(issue('ShapeError', [...this.path, `eqn ${eqnIndex} (${op})`], r.left, op));
+        const name = op === 'custom' ? (params as { name: string }).name : op;
+        this.issues.push(issue('ShapeError', [...this.path, `eqn ${eqnIndex} (${name})`], r.left, name));
         this.poisoned.add(this.vars.length);
         shape = [];
       } else shape = r.right;

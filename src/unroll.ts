@@ -16,7 +16,7 @@
  * by the ordinary fan-in rule, with no special case.
  */
 import * as E from 'fp-ts/Either';
-import type { Cell } from './cell';
+import { cellPrimitives, type Cell } from './cell';
 import { issue, getOrThrow, type LoopgradIssue } from './errors';
 import type { Graph, VarId } from './ir';
 import { stepLoss, type LossSpec } from './loss';
@@ -93,7 +93,7 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
   const T = options.steps;
   const lossSpec = options.loss ?? { kind: 'mse' };
   const c = cell.graph;
-  const t = new Tracer([cell.name, 'unroll']);
+  const t = new Tracer([cell.name, 'unroll'], new Map(cellPrimitives(cell)));
 
   const params: { name: string; shape: Shape; var: VarId }[] = [];
   const cellParams = cell.params.map((p) => {

@@ -55,7 +55,7 @@ describe('defineCell / instantiate', () => {
     ['add of [2] and [3]', (p: any, x: any, s: any) => op.add(op.matvec(p.W, x), op.concat(s.h, op.slice(s.h, 0, 1))), /eqn \d+ \(add\): W·x is \[2\] but \[h; h\[0:1\]\] is \[3\]; element-wise ops need equal shapes/],
     ['slice out of range', (_p: any, _x: any, s: any) => op.slice(s.h, 1, 5), /\(slice\): slice \[1, 6\) is outside h \[2\]/],
     ['matvec of a vector', (p: any, x: any) => op.matvec(p.b, x), /\(matvec\): b is \[2\] but matvec needs a matrix \[m, n\] first/],
-    ['chunk of an indivisible size', (_p: any, _x: any, s: any) => op.chunk(s.h, 3)[0]!, /\(slice\)/],
+    ['chunk of an indivisible size', (_p: any, _x: any, s: any) => op.chunk(s.h, 3)[0]!, /eqn \d+ \(chunk\): h \[2\] does not split into 3 equal pieces/],
     ['concat of a matrix', (p: any, x: any) => op.concat(x, p.W as any), /\(concat\): W is \[2, 3\] but concat joins vectors/],
   ])('%s is a ShapeError naming the op and shapes', (_name, body, message) => {
     const cell = twoByTwo((p, x, s) => {

@@ -56,7 +56,7 @@ export interface Domain {
 }
 
 /**
- * One row of the primitive table.
+ * The rules of one primitive (a row of the primitive table, or a user-declared primitive).
  * - `shape` infers the output shape or says, naming both operands, why the inputs do not fit;
  * - `forward` writes the output; `vjp` ADDS each wanted input's cotangent contribution
  *   (fan-in accumulation is the interpreter's, by pre-zeroing); `jvp` writes the output tangent
@@ -65,14 +65,30 @@ export interface Domain {
  * @since 0.1.0
  * @category model
  */
-export interface Primitive<K extends OpTag> {
+export interface Rule<P> {
   readonly arity: number | 'variadic';
-  readonly shape: (ins: readonly Operand[], params: OpParams[K]) => Either<string, Shape>;
+  readonly shape: (ins: readonly Operand[], params: P) => Either<string, Shape>;
   /** `reduce`: the output drops the batch dimension (a mean over examples). */
   readonly batching: 'map' | 'reduce';
   readonly saves: { readonly inputs: boolean; readonly output: boolean };
-  readonly forward: (v: Buf, s: Site<OpParams[K]>) => void;
-  readonly vjp: (v: Buf, g: Buf, s: Site<OpParams[K]>) => void;
-  readonly jvp: (v: Buf, t: Buf, s: Site<OpParams[K]>) => void;
+  readonly forward: (v: Buf, s: Site<P>) => void;
+  readonly vjp: (v: Buf, g: Buf, s: Site<P>) => void;
+  readonly jvp: (v: Buf, t: Buf, s: Site<P>) => void;
   readonly domain: Domain;
 }
+
+/** The rules of a built-in primitive, by tag. @since 0.1.0 @category model */
+export type Primitive<K extends OpTag> = Rule<OpParams[K]>;
+
+/**
+ * A user-declared primitive (see `definePrimitive`): the same rules as a built-in, under a
+ * name that its eqns carry.
+ * @since 0.1.0
+ * @category model
+ */
+export interface CustomPrimitive extends Rule<{ readonly name: string }> {
+  readonly name: string;
+}
+
+/** The custom primitives a graph uses, by name. @since 0.1.0 @category model */
+export type Customs = ReadonlyMap<string, CustomPrimitive>;
