@@ -97,6 +97,10 @@ const fromValidation = (file: string, errors: t.Errors): LoopgradIssue[] => {
   return out;
 };
 
+/** At most 20 issues, then one that counts the rest: a file for the wrong model has an error per row. */
+const capped = (bad: readonly LoopgradIssue[], max = 20): readonly LoopgradIssue[] =>
+  bad.length <= max ? bad : [...bad.slice(0, max), issue('DecodeError', [bad[0]!.path[0]!, '…'], `and ${bad.length - max} more like these`)];
+
 /** `1 number`, `3 numbers`. */
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
@@ -249,7 +253,7 @@ export const decodeData = (json: unknown, model: { readonly inputSize: number; r
         ...checkTensor(file, 'inputs', d.inputs, T, B, model.inputSize, 'inputSize'),
         ...checkTensor(file, 'targets', d.targets, T, B, model.outputSize, 'outputSize'),
       ];
-      if (bad.length > 0) return E.left(bad);
+      if (bad.length > 0) return E.left(capped(bad));
       return E.right({ steps: T, batch: B, inputs: Float64Array.from(d.inputs.flat(2)), targets: Float64Array.from(d.targets.flat(2)) });
     }),
   );

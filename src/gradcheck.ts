@@ -19,6 +19,7 @@
  * small derivative, so that bound (times 8) is added to atol: a disagreement smaller than the
  * finite difference can resolve is not reported as a wrong gradient.
  */
+import { issue, LoopgradError } from './errors';
 import { compile, type Batch, type ParamValues } from './plan';
 import type { Dtype } from './program';
 import { mulberry32, uniformArray } from './random';
@@ -114,7 +115,11 @@ export const gradcheck = <PN extends string, SN extends string>(
   const dtype = options.dtype ?? 'float64';
   const { rtol, atol } = { ...defaultTolerances[dtype], ...options };
   const eps = options.eps ?? (mode === 'full' ? 1e-6 : 1e-3);
-  const B = Math.round(batch.inputs.length / (u.steps * u.cell.inputSize));
+  const perExample = u.steps * u.cell.inputSize;
+  const B = batch.inputs.length / perExample;
+  if (!Number.isSafeInteger(B) || B < 1) {
+    throw new LoopgradError([issue('InputError', ['batch', 'inputs'], `inputs has ${batch.inputs.length} numbers, not a positive multiple of T ${u.steps} × I ${u.cell.inputSize} = ${perExample}`)]);
+  }
   const analyticPlan = compile(u, { batch: B, dtype });
   const exact = dtype === 'float64' ? analyticPlan : compile(u, { batch: B, dtype: 'float64' });
 
@@ -219,11 +224,16 @@ export const gradcheck = <PN extends string, SN extends string>(
   };
 };
 
-/** A human-readable report, one line per mismatch. @since 0.1.0 @category destructors */
-export const formatGradcheck = (r: GradcheckReport): string => {
-  const head = `gradcheck (${r.mode}, ${r.dtype}, rtol ${r.rtol}, atol ${r.atol}): ${r.ok ? 'ok' : 'FAILED'}, ${r.checked} entries, max relative error ${r.maxRelError.toExponential(2)}`;
+/**
+ * A human-readable report, one line per mismatch; `rename` maps parameter names for display
+ * (the CLI shows the model file's `weight_ih_l0` for `weight_ih`).
+ * @since 0.1.0
+ * @category destructors
+ */
+export const formatGradcheck = (r: GradcheckReport, rename: (name: string) => string = (n) => n): string => {
+  const head = `gradcheck (${r.mode}, ${r.dtype}, rtol ${r.rtol}, atol ${r.atol}): ${r.ok ? 'ok' : 'FAILED'}, ${r.checked} ${r.checked === 1 ? 'entry' : 'entries'}, max relative error ${r.maxRelError.toExponential(2)}`;
   const lines = r.mismatches.map((m) => {
-    const where = m.name === 'inputs' ? `inputs[t=${m.at[0]}, b=${m.at[1]}, i=${m.at[2]}]` : `${m.name}[${m.at.join(', ')}]`;
+    const where = m.name === 'inputs' ? `inputs[t=${m.at[0]}, b=${m.at[1]}, i=${m.at[2]}]` : `${m.name.startsWith('initialState.') || m.name === 'direction' ? m.name : rename(m.name)}[${m.at.join(', ')}]`;
     return `  ${where}${m.gate ? ` (gate ${m.gate})` : ''}: analytic ${m.analytic.toPrecision(8)} vs numeric ${m.numeric.toPrecision(8)}, relative error ${m.relError.toExponential(2)}`;
   });
   return [head, ...lines].join('\n');

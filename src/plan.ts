@@ -96,7 +96,8 @@ const checkValues = (path: readonly string[], what: string, a: ArrayLike<number>
   for (let i = 0; i < n; i++) {
     const x = a[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) {
-      return [issue('InputError', [...path, String(i)], `${what}[${i}] is ${String(x)}; expected a finite number`)];
+      const shown = typeof x === 'number' ? String(x) : `${typeof x} ${JSON.stringify(x) ?? String(x)}`;
+      return [issue('InputError', [...path, String(i)], `${what}[${i}] is ${shown}; expected a finite number`)];
     }
   }
   return [];

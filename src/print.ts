@@ -59,7 +59,7 @@ export const printCell = (cell: Cell): string => {
 export const printUnrolled = (u: Unrolled): string => {
   const g = u.graph;
   return [
-    `unrolled ${u.cell.name} × ${u.steps} steps, loss ${u.loss.kind}, ${g.eqns.length} eqns`,
+    `unrolled ${u.cell.name} × ${u.steps} step${u.steps === 1 ? '' : 's'}, loss ${u.loss.kind}, ${g.eqns.length} eqns`,
     `  params  ${u.params.map((p) => `${p.name} ${showShape(p.shape)}`).join('  ')}`,
     ...eqnLines(g, new Set()),
     `  out     loss ← %${u.total}`,

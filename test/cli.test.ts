@@ -244,6 +244,11 @@ describe('usage and input errors: exit 2, a message naming the problem, no stack
     expect(fails(['grad', ...modelArgs('gru'), '--steps', '3'])).toMatch(/--steps does not apply to grad/);
   });
 
+  it('an absurd --steps is a usage error, not a crash', () => {
+    expect(fails(['print', '--model', 'gru.model.json', '--steps', '5000000000'])).toMatch(/--steps must be an integer from 1 to 1000, not 5000000000/);
+    expect(fails(['print', '--model', 'gru.model.json', '--steps', '0x10'])).toMatch(/not 0x10/);
+  });
+
   it('a missing file says so in words', () => {
     expect(fails(['grad', '--model', 'nope.json', '--data', 'gru.data.json'])).toMatch(/cannot read model file nope.json: no such file \(ENOENT\)/);
   });
@@ -360,11 +365,11 @@ describe('usage and input errors: exit 2, a message naming the problem, no stack
 
   it.each(['0', '1.5', 'abc', '1e400', ' '])('bad --steps %j', (steps) => {
     const err = fails(['print', '--model', 'gru.model.json', '--steps', steps]);
-    expect(err).toBe(`loopgrad print: --steps must be a positive integer, not ${steps}\n`);
+    expect(err).toBe(`loopgrad print: --steps must be an integer from 1 to 1000, not ${steps}\n`);
   });
 
   it('bad --steps=-1 (a dash needs the = form; parseArgs rejects the separate one)', () => {
-    expect(fails(['print', '--model', 'gru.model.json', '--steps=-1'])).toBe('loopgrad print: --steps must be a positive integer, not -1\n');
+    expect(fails(['print', '--model', 'gru.model.json', '--steps=-1'])).toBe('loopgrad print: --steps must be an integer from 1 to 1000, not -1\n');
     expect(fails(['print', '--model', 'gru.model.json', '--steps', '-1'])).toContain("'--steps' argument is ambiguous");
   });
 });

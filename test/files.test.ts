@@ -340,6 +340,14 @@ describe('decodeModel: nothing passes silently', () => {
     expect(wheres(found)).toEqual(['cell', 'params.weight_ih_l1', 'params.readout.bias']);
   });
 
+  it('a data file for the wrong model lists 20 problems and counts the rest', () => {
+    // 6 steps × 3 examples, every input row and every target row the wrong size: 36 problems
+    const found = dataIssues(gruData(), { inputSize: 7, outputSize: 9 });
+    expect(found).toHaveLength(21);
+    expect(found[0]!.where).toBe('inputs[0][0]');
+    expect(found[20]).toEqual({ where: '…', message: 'and 16 more like these' });
+  });
+
   it('a data file with an extra field is an error', () => {
     expect(wheres(dataIssues({ ...gruData(), mask: [] }))).toEqual(['mask']);
   });

@@ -102,6 +102,10 @@ describe('plans', () => {
     expect(msg(missing, batch)).toBe('params › weight_hh: param weight_hh is missing; expected 27 numbers [9, 3]');
     expect(msg(params, { ...batch, initialState: { c: new Float64Array(6) } })).toMatch(/batch › initialState › c: unknown state field 'c'; the cell's are: h/);
     expect(() => plan.valueAndGrad(params, { ...batch, targets: [1, 2] })).toThrow(/targets has 2 numbers; expected 8 \[T 4, B 2, O 1\]/);
+    const strings = Array.from(batch.targets) as unknown[];
+    strings[3] = '7';
+    expect(msg(params, { ...batch, targets: strings })).toBe('batch › targets › 3: targets[3] is string "7"; expected a finite number');
+    expect(() => gradcheck(u, params, { ...batch, inputs: new Float64Array(15) })).toThrow(/inputs has 15 numbers, not a positive multiple of T 4 × I 2 = 8/);
   });
 
   it('a loss that overflows is reported with the first bad step, not returned as NaN', () => {

@@ -37,6 +37,9 @@ A data file holds {"inputs": [T][B][I], "targets": [T][B][O]}. See docs/cli.md.`
 
 class UsageError extends Error {}
 
+/** A listing longer than this is no use to read (it is one line per eqn). */
+const MAX_PRINT_STEPS = 1000;
+
 const fileErrors: Readonly<Record<string, string>> = {
   ENOENT: 'no such file',
   EACCES: 'permission denied',
@@ -104,7 +107,7 @@ const commands: Record<string, (values: Record<string, string | undefined>, io: 
     if (mode !== 'full' && mode !== 'direction') throw new UsageError(`--mode must be full or direction, not ${mode}`);
     const u = unroll(m.cell, { steps: d.steps, readout: { output: m.outputSize } });
     const report = gradcheck(u, m.params, d, { mode, dtype: dtypeOf(o['dtype']) });
-    io.stdout(formatGradcheck(report) + '\n');
+    io.stdout(formatGradcheck(report, torchName) + '\n');
     return report.ok ? 0 : 1;
   },
   print: (o, io) => {
@@ -115,8 +118,8 @@ const commands: Record<string, (values: Record<string, string | undefined>, io: 
       io.stdout(`${printCell(m.cell)}\nreadout  y = readout.weight [${O}, ${H}] · output + readout.bias [${O}] → y [${O}]\nmodel file names: ${names}\n`);
       return 0;
     }
-    const steps = Number(o['steps']);
-    if (!Number.isSafeInteger(steps) || steps < 1) throw new UsageError(`--steps must be a positive integer, not ${o['steps']}`);
+    const steps = /^[1-9]\d{0,5}$/.test(o['steps']) ? Number(o['steps']) : NaN;
+    if (!(steps >= 1 && steps <= MAX_PRINT_STEPS)) throw new UsageError(`--steps must be an integer from 1 to ${MAX_PRINT_STEPS}, not ${o['steps']}`);
     io.stdout(printUnrolled(unroll(m.cell, { steps, readout: { output: m.outputSize } })) + '\n');
     return 0;
   },
