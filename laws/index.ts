@@ -1,8 +1,16 @@
 /**
  * loopgrad/laws: property-based laws that certify a recurrent cell's gradients, in three
  * layers as fp-ts-laws has them: pure predicates, fast-check checkers, arbitraries.
+ * The laws are stated, with formulas and tolerances, in docs/laws.md.
  * @packageDocumentation
  */
-export { deterministic, gradientMatchesFiniteDifferences, type Verdict } from './predicates';
+export {
+  continuation, deterministic, float32MatchesFloat64, gradientMatchesFiniteDifferences, graphGradientMatchesFiniteDifferences, graphSizes,
+  jvpVjpAdjoint, lossAdditivity, serializationRoundTrip, unrollEqualsLoop, vjpIsLinear, weightSharing, type GraphCase, type Verdict,
+} from './predicates';
 export { cellCase, type CaseBounds, type CellCase } from './arbitraries';
-export { checkCell, materialize, type CheckCellOptions } from './checkers';
+export { caseArb as primitiveCase, type Case as PrimitiveCase } from './primitive-cases';
+export {
+  checkCell, checkGraph, checkPrimitive, checkUnroll, materialize,
+  type CheckCellOptions, type CheckGraphOptions, type CheckPrimitiveOptions, type RunOptions,
+} from './checkers';

@@ -1,19 +1,35 @@
-// The laws entry point certifies the built-in cells and a user cell, and rejects a broken one.
+// The law suites: every law on every built-in cell and on a user cell; every primitive; and the
+// laws catching (and reporting) wrong gradients.
 import { describe, expect, it } from 'vitest';
-import { builtin, primitives } from '../src/index';
-import { checkCell } from './index';
+import { builtin, defineElementwise, definePrimitive, opTags, primitives, type CustomPrimitive } from 'loopgrad';
+import { checkCell, checkPrimitive } from './index';
 import { mgu } from '../test/support/mgu';
 
-describe('checkCell', () => {
+/** The message a failing checker throws (fast-check's report with the law's inside). */
+const failure = (f: () => void): string => {
+  try {
+    f();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return '';
+};
+
+describe('checkCell: all ten laws', () => {
+  it.each([
+    ['vanilla (tanh)', builtin.vanilla({ input: 2, hidden: 4 })],
+    ['vanilla (relu)', builtin.vanilla({ input: 2, hidden: 4, nonlinearity: 'relu' })],
+    ['gru', builtin.gru({ input: 3, hidden: 4 })],
+    ['lstm', builtin.lstm({ input: 3, hidden: 4 })],
+  ])('certifies the built-in %s cell', (_name, cell) => checkCell(cell, { numRuns: 25 }));
+
   it('certifies a user-defined cell in one line', () => checkCell(mgu, { sizes: { input: 3, hidden: 5 } }));
 
-  it('certifies the built-in cells', () => {
-    for (const cell of [builtin.vanilla({ input: 2, hidden: 4 }), builtin.gru({ input: 2, hidden: 4 }), builtin.lstm({ input: 2, hidden: 4 })]) {
-      checkCell(cell, { numRuns: 10 });
-    }
+  it('names the family when sizes are missing', () => {
+    expect(() => checkCell(mgu)).toThrow(/give sizes to instantiate the cell family 'mgu'/);
   });
 
-  it('fails, with a shrunk case and the report naming param, index and numbers, when a VJP is wrong', () => {
+  it('fails with a shrunk case and a report naming param, index and numbers when a VJP is wrong', () => {
     const original = primitives.tanh.vjp;
     try {
       // d tanh(x) = (1 − y²) dx; the bug uses (1 − y) instead
@@ -21,12 +37,7 @@ describe('checkCell', () => {
         const total = s.nb * s.outSize, d = s.gIn[0]!, gy = s.gOut, y = s.outOff;
         for (let i = 0; i < total; i++) g[d + i] += (1 - v[y + i]!) * g[gy + i]!;
       };
-      let message = '';
-      try {
-        checkCell(mgu, { sizes: { input: 2, hidden: 3 }, numRuns: 20 });
-      } catch (e) {
-        message = (e as Error).message;
-      }
+      const message = failure(() => checkCell(mgu, { sizes: { input: 2, hidden: 3 } }));
       expect(message).toMatch(/law 'gradient = finite differences \(full\)' fails for cell mgu/);
       expect(message).toMatch(/"steps":1,"batch":1/); // shrunk to the smallest case
       expect(message).toMatch(/FAILED[\s\S]*(W_h|b_h|inputs|initialState)\S*\[[\d, =tbi]+\]: analytic -?[\d.e-]+ vs numeric -?[\d.e-]+, relative error/);
@@ -34,8 +45,41 @@ describe('checkCell', () => {
       (primitives.tanh as { vjp: typeof original }).vjp = original;
     }
   });
+});
 
-  it('names the family when sizes are missing', () => {
-    expect(() => checkCell(mgu)).toThrow(/give sizes to instantiate the cell family 'mgu'/);
+describe('checkPrimitive', () => {
+  it.each(opTags.map((t) => [t]))('certifies the built-in %s', (tag) => checkPrimitive(tag));
+
+  // softsign(x) = x / (1 + |x|);  d softsign = dx / (1 + |x|)²
+  const softsign = defineElementwise({ name: 'softsign', fn: (x) => x / (1 + Math.abs(x)), derivative: (x) => 1 / (1 + Math.abs(x)) ** 2 });
+
+  it('certifies a user-declared primitive', () => checkPrimitive(softsign));
+
+  const cubeWith = (vjpFactor: number, jvpFactor: number): CustomPrimitive =>
+    definePrimitive({
+      name: 'cube', arity: 1, shape: (ins) => ins[0]!.shape, saves: { inputs: true, output: false },
+      // y = x³;  dy = 3x² dx
+      forward: (v, s) => { for (let i = 0; i < s.nb * s.outSize; i++) v[s.outOff + i] = v[s.inOff[0]! + i]! ** 3; },
+      vjp: (v, g, s) => { for (let i = 0; i < s.nb * s.outSize; i++) g[s.gIn[0]! + i] += vjpFactor * v[s.inOff[0]! + i]! ** 2 * g[s.gOut + i]!; },
+      jvp: (v, t, s) => { for (let i = 0; i < s.nb * s.outSize; i++) t[s.outOff + i] = jvpFactor * v[s.inOff[0]! + i]! ** 2 * t[s.inOff[0]! + i]!; },
+    });
+
+  it('a correct custom primitive passes', () => checkPrimitive(cubeWith(3, 3)));
+
+  it('a wrong VJP is caught by finite differences, with the numbers', () => {
+    expect(failure(() => checkPrimitive(cubeWith(2, 3)))).toMatch(/law 'gradient = finite differences \(graph\)' fails for primitive cube[\s\S]*input x0\[\d+\]: analytic -?[\d.e-]+ vs numeric -?[\d.e-]+/);
+  });
+
+  it('a JVP that disagrees with the VJP is caught by the adjointness law', () => {
+    expect(failure(() => checkPrimitive(cubeWith(3, 2)))).toMatch(/law 'JVP and VJP are adjoint' fails for primitive cube[\s\S]*⟨v, J u⟩ -?[\d.e-]+ vs ⟨Jᵀ v, u⟩ -?[\d.e-]+/);
+  });
+
+  it('a VJP that is not linear in the cotangent is caught', () => {
+    const affineVjp = definePrimitive({
+      ...cubeWith(3, 3), name: 'cube', shape: (ins) => ins[0]!.shape,
+      // wrong: adds a constant, so a zero cotangent gives a non-zero gradient
+      vjp: (v, g, s) => { for (let i = 0; i < s.nb * s.outSize; i++) g[s.gIn[0]! + i] += 3 * v[s.inOff[0]! + i]! ** 2 * g[s.gOut + i]! + 1e-3; },
+    });
+    expect(failure(() => checkPrimitive(affineVjp))).toMatch(/fails for primitive cube/);
   });
 });

@@ -22,7 +22,7 @@ export { builtin, gru, lstm, vanillaRelu, vanillaTanh, type RnnParam, type RnnSi
 export { CellCodec, decodeCell, encodeCell } from './codec';
 export { cellPrimitives, withCustoms } from './cell';
 export { defineElementwise, definePrimitive, type ElementwiseDefinition, type PrimitiveDefinition } from './custom';
-export { jvpOf, sizesAt, vjpOf, type LinearizeOptions, type Values } from './linearize';
+export { jvpOf, primitiveGraph, sizesAt, vjpOf, type LinearizeOptions, type Values } from './linearize';
 export { loss, type LossSpec } from './loss';
 export { unroll, unrollEither, type ReadoutParam, type Unrolled, type UnrollOptions } from './unroll';
 export {
@@ -73,5 +73,5 @@ export {
 export { primitives } from './primitives/table';
 export type { Buf, CustomPrimitive, Customs, Domain, Operand, Primitive, Rule, Site } from './primitives/types';
 export { opTags, type BuiltinEqn, type CustomEqn, type Eqn, type Graph, type OpParams, type OpTag, type VarId, type VarInfo } from './ir';
-export { numel, showShape, type Shape } from './shape';
+export { numel, sameShape, showShape, type Shape } from './shape';
 export { mulberry32 } from './random';

@@ -4,9 +4,13 @@
  * on a batch and are what the laws check the interpreters with: ⟨v, J u⟩ = ⟨Jᵀ v, u⟩.
  * They copy their results out, so unlike plans they allocate per call.
  */
-import type { Graph } from './ir';
+import * as E from 'fp-ts/Either';
+import { LoopgradError, type LoopgradIssue } from './errors';
+import type { Graph, OpTag } from './ir';
 import { Program, type Dtype } from './program';
-import type { Buf, Customs } from './primitives/types';
+import type { Buf, CustomPrimitive, Customs } from './primitives/types';
+import type { Shape } from './shape';
+import { Tracer } from './trace';
 
 /** Options: the batch size and dtype the graph runs at. @since 0.1.0 @category model */
 export interface LinearizeOptions {
@@ -41,7 +45,12 @@ export const vjpOf = (graph: Graph, options: LinearizeOptions) => {
     load(p, primals);
     p.forward();
     const outputs = graph.outputs.map((o) => read(p.values, p.valueAt[o]!, p.len[o]!));
-    graph.outputs.forEach((o, i) => p.grads.set(cotangents[i]!, p.gradAt[o]!));
+    // an output may be listed twice (a state that is also the output): its cotangents add up
+    for (const o of graph.outputs) p.grads.fill(0, p.gradAt[o]!, p.gradAt[o]! + p.len[o]!);
+    graph.outputs.forEach((o, i) => {
+      const at = p.gradAt[o]!, c = cotangents[i]!;
+      for (let k = 0; k < c.length; k++) p.grads[at + k] += c[k]!;
+    });
     p.backward();
     return { outputs, cotangents: graph.inputs.map((v) => read(p.grads, p.gradAt[v]!, p.len[v]!)) };
   };
@@ -76,4 +85,29 @@ export const jvpOf = (graph: Graph, options: LinearizeOptions) => {
 export const sizesAt = (graph: Graph, batch: number): { inputs: number[]; outputs: number[] } => {
   const n = (v: number): number => graph.vars[v]!.shape.reduce((a, b) => a * b, 1) * (graph.vars[v]!.batched ? batch : 1);
   return { inputs: graph.inputs.map(n), outputs: graph.outputs.map(n) };
+};
+
+/**
+ * The one-eqn graph `out = op(inputs…)` for operands of given shapes and batchedness: what the
+ * laws test a single primitive on. A built-in tag takes its params; a custom primitive none.
+ * @since 0.1.0
+ * @category constructors
+ */
+export const primitiveGraph = (
+  primitive: OpTag | CustomPrimitive,
+  params: unknown,
+  operands: readonly { readonly shape: Shape; readonly batched: boolean }[],
+): E.Either<readonly LoopgradIssue[], { readonly graph: Graph; readonly customs: Customs }> => {
+  const custom = typeof primitive === 'string' ? undefined : primitive;
+  const name = custom?.name ?? (primitive as OpTag);
+  const t = new Tracer(['primitive', name], new Map(custom ? [[custom.name, custom]] : []));
+  const ins = operands.map((o, i) => t.input(o.shape, o.batched, `x${i}`));
+  try {
+    const out = custom ? t.emit('custom', { name: custom.name }, ins) : t.emit(primitive as OpTag, params as never, ins);
+    if (t.issues.length > 0) return E.left(t.issues);
+    return E.right({ graph: { vars: t.vars, eqns: t.eqns, inputs: ins.map((s) => s.id), outputs: [out.id] }, customs: t.customs });
+  } catch (err) {
+    if (err instanceof LoopgradError) return E.left(err.issues);
+    throw err;
+  }
 };

@@ -32,6 +32,12 @@ export interface UnrollOptions {
   readonly readout?: { readonly output: number };
   /** The per-step loss; default mean squared error. */
   readonly loss?: LossSpec;
+  /**
+   * Give every step its own copy of every parameter, named `name@t` (default false). The
+   * untied graph computes the same values; its gradient for `name@t` is step t's contribution,
+   * and Σ_t of them is the tied gradient (the weight-sharing law checks exactly this).
+   */
+  readonly untied?: boolean;
 }
 
 /** Names of the readout parameters (those of a PyTorch `nn.Linear` called `readout`). @since 0.1.0 @category model */
@@ -47,9 +53,9 @@ export interface Unrolled<PN extends string = string, SN extends string = string
   readonly cell: Cell<PN, SN>;
   readonly steps: number;
   readonly loss: LossSpec;
-  /** Inputs: params, x_t, target_t, s_0; outputs: E, y_t, s_T. */
+  /** Inputs: params, x_t, target_t, s_0; outputs: E, E_t, y_t, s_T (each group in time order). */
   readonly graph: Graph;
-  /** Parameters (the cell's, then the readout's), each one var shared by all steps. */
+  /** Parameters (the cell's, then the readout's), each one var shared by all steps (per step when untied). */
   readonly params: readonly { readonly name: PN; readonly shape: Shape; readonly var: VarId }[];
   /** x_t, per step. */
   readonly inputs: readonly VarId[];
@@ -96,19 +102,22 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
   const t = new Tracer([cell.name, 'unroll'], new Map(cellPrimitives(cell)));
 
   const params: { name: string; shape: Shape; var: VarId }[] = [];
-  const cellParams = cell.params.map((p) => {
-    const s = t.input(p.shape, false, p.name);
-    params.push({ name: p.name, shape: p.shape, var: s.id });
-    return s;
-  });
   const O = options.readout?.output ?? cell.outputSize;
-  let readout: { w: Mat; b: Vec } | undefined;
-  if (options.readout !== undefined) {
-    const w = t.input([O, cell.outputSize], false, 'readout.weight') as Mat;
-    const b = t.input([O], false, 'readout.bias') as Vec;
-    params.push({ name: 'readout.weight', shape: [O, cell.outputSize], var: w.id }, { name: 'readout.bias', shape: [O], var: b.id });
-    readout = { w, b };
-  }
+  const declare = (suffix: string) => {
+    const input = (name: string, shape: Shape): Sym => {
+      const s = t.input(shape, false, name + suffix);
+      params.push({ name: name + suffix, shape, var: s.id });
+      return s;
+    };
+    const cellParams = cell.params.map((p) => input(p.name, p.shape));
+    const readout = options.readout === undefined
+      ? undefined
+      : { w: input('readout.weight', [O, cell.outputSize]) as Mat, b: input('readout.bias', [O]) as Vec };
+    return { cellParams, readout };
+  };
+  const shared = options.untied ? undefined : declare('');
+  const perStep = Array.from({ length: options.untied ? T : 0 }, (_, k) => declare(`@${k}`));
+  const paramsAt = (k: number) => shared ?? perStep[k]!;
   const xs = Array.from({ length: T }, (_, k) => t.input([cell.inputSize], true, `x@${k}`));
   const targets = Array.from({ length: T }, (_, k) => t.input([O], true, `target@${k}`));
   let state: Sym[] = cell.state.map((s) => t.input(s.shape, true, `${s.name}@init`));
@@ -122,6 +131,7 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
     for (let k = 0; k < T; k++) {
       // Replay the cell's eqns with its inputs bound to (params, x_t, s_{t−1}).
       const env: Sym[] = new Array(c.vars.length);
+      const { cellParams, readout } = paramsAt(k);
       c.inputs.forEach((v, i) => {
         env[v] = i < cellParams.length ? cellParams[i]! : i === cellParams.length ? xs[k]! : state[i - cellParams.length - 1]!;
       });
@@ -149,7 +159,7 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
       vars: t.vars,
       eqns: t.eqns,
       inputs: [...params.map((p) => p.var), ...xs.map((x) => x.id), ...targets.map((x) => x.id), ...initialState.map((s) => s.var)],
-      outputs: [total!.id, ...outputs, ...state.map((s) => s.id)],
+      outputs: [total!.id, ...stepLosses, ...outputs, ...state.map((s) => s.id)],
     },
     params,
     inputs: xs.map((x) => x.id),

@@ -2,7 +2,7 @@
  * Property tests of every primitive in the table (src/primitives/*), through the real tracer and
  * the compiled Program, plus a kernel-level check on hand-built Sites.
  *
- * For each tag in `opTags` a random case (test/support/primitive-cases.ts) is traced as
+ * For each tag in `opTags` a random case (laws/primitive-cases.ts) is traced as
  *
  *     out = op(inputs…);   L = batchMean(sum(mul(out, c)))
  *
@@ -35,7 +35,7 @@ import { primitiveOf, primitives } from '../src/primitives/table.js';
 import type { Buf, Site } from '../src/primitives/types.js';
 import { numel, showShape } from '../src/shape.js';
 import { Tracer } from '../src/trace.js';
-import { caseArb, caseOf, mismatchArb, type Case, type Mismatch } from './support/primitive-cases.js';
+import { caseArb, caseOf, mismatchArb, type Case, type Mismatch } from '../laws/primitive-cases.js';
 
 const SEED = Number(process.env.PRIMITIVES_SEED ?? 20_240_611);
 /** Runs per property per primitive: 21 primitives × 8 properties × 50 runs take ≈ 3 s. */
@@ -262,7 +262,7 @@ const checkMismatch = (m: Mismatch): void => {
 describe('primitive table coverage', () => {
   it('every tag in opTags has a case generator', () => {
     const missing = opTags.filter((op) => caseOf(op) === undefined);
-    expect(missing, `no case in test/support/primitive-cases.ts for: ${missing.join(', ')}`).toEqual([]);
+    expect(missing, `no case in laws/primitive-cases.ts for: ${missing.join(', ')}`).toEqual([]);
   });
   it('opTags and the primitive table list the same tags, each once', () => {
     expect(new Set(opTags).size).toBe(opTags.length);
@@ -298,7 +298,7 @@ for (const op of opTags) {
   describe(`primitive ${op}`, () => {
     if (caseOf(op) === undefined) {
       it('has a case generator', () => {
-        expect.fail(`primitive '${op}' has no case in test/support/primitive-cases.ts: add one to \`cases\``);
+        expect.fail(`primitive '${op}' has no case in laws/primitive-cases.ts: add one to \`cases\``);
       });
       return;
     }

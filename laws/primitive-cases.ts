@@ -1,5 +1,6 @@
 /**
- * Case generators for the primitive property tests (test/primitives.test.ts).
+ * Case generators for every built-in primitive: the arbitraries behind `checkPrimitive` and the
+ * primitive property tests (test/primitives.test.ts).
  *
  * One entry per primitive tag, typed `{ [K in OpTag]: OpCase<K> }` so that a tag added to the IR
  * without a case here is a compile error (and, through the `opTags` loop in the test, a runtime
@@ -9,13 +10,10 @@
  * - `mismatch`: inputs the shape rule must reject, with the substrings its message must contain,
  *   or `null` for ops whose shape rule accepts every input (stated per op).
  *
- * Nothing here imports kernels: only the IR types, the shape helpers and the primitives' domains.
+ * Nothing here uses kernels: only the IR types, the shape helpers and the primitives' domains.
  */
 import fc from 'fast-check';
-import type { OpParams, OpTag } from '../../src/ir.js';
-import { primitives } from '../../src/primitives/table.js';
-import type { Domain } from '../../src/primitives/types.js';
-import { numel, sameShape, showShape, type Shape } from '../../src/shape.js';
+import { numel, primitives, sameShape, showShape, type Domain, type OpParams, type OpTag, type Shape } from 'loopgrad';
 
 /** A graph input of a case: its per-example shape and whether it carries the batch dimension. */
 export interface OperandSpec {
