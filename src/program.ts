@@ -89,8 +89,6 @@ export class Program {
   readonly len: Int32Array;
   /** ‖∂loss/∂v‖ (Frobenius over the batch) of each probe, after `backward`. */
   readonly probeNorms: Float64Array;
-  /** End of the `wrt` cotangents at the start of the gradient arena. */
-  readonly wrtEnd: number;
   readonly hasBackward: boolean;
 
   private readonly orphanProbes: readonly number[];
@@ -99,6 +97,8 @@ export class Program {
   private readonly forwardRules: readonly Rule<never>[];
   private readonly reverse: readonly ReverseStep[];
   private readonly lossGrad: number;
+  /** (offset, length) pairs of the `wrt` cotangents zeroed before each reverse walk: all but the seeded ones. */
+  private readonly wrtZero: readonly number[];
 
   constructor(readonly spec: ProgramSpec) {
     const { graph: g, batch: B } = spec;
@@ -153,12 +153,13 @@ export class Program {
     const gradAt = new Int32Array(nv).fill(-1);
     const grads = new SlotAllocator();
     for (const w of spec.wrt) gradAt[w] = grads.alloc(len[w]!);
-    this.wrtEnd = grads.size;
     const isSeed = new Uint8Array(nv);
     for (const v of spec.seeds ?? []) {
       if (gradAt[v]! < 0) gradAt[v] = grads.alloc(len[v]!);
       isSeed[v] = 1;
     }
+    // A seeded input (a graph output that is also an input) starts from the caller's seed.
+    this.wrtZero = [...new Set(spec.wrt)].filter((w) => !isSeed[w]).flatMap((w) => [gradAt[w]!, len[w]!]);
     this.lossGrad = spec.loss !== undefined ? grads.alloc(1) : -1;
     if (spec.loss !== undefined) gradAt[spec.loss] = this.lossGrad;
     const probeIndex = new Map<VarId, number>();
@@ -241,7 +242,8 @@ export class Program {
   backward(): void {
     if (!this.hasBackward) throw new InternalError('backward on a program without a loss or seeds');
     const v = this.values, g = this.grads, norms = this.probeNorms;
-    g.fill(0, 0, this.wrtEnd);
+    const wz = this.wrtZero;
+    for (let j = 0; j < wz.length; j += 2) g.fill(0, wz[j]!, wz[j]! + wz[j + 1]!);
     if (this.lossGrad >= 0) g[this.lossGrad] = 1;
     norms.fill(0);
     const steps = this.reverse;
