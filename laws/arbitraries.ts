@@ -27,7 +27,7 @@ export interface CaseBounds {
  * @since 0.1.0
  * @category arbitraries
  */
-export const cellCase = (_cell: Cell, bounds: CaseBounds = {}): fc.Arbitrary<CellCase> =>
+export const cellCase = (_cell: Cell | undefined, bounds: CaseBounds = {}): fc.Arbitrary<CellCase> =>
   fc.record({
     steps: fc.integer({ min: 1, max: bounds.maxSteps ?? 5 }),
     batch: fc.integer({ min: 1, max: bounds.maxBatch ?? 3 }),

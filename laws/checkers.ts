@@ -12,6 +12,7 @@ import {
 } from 'loopgrad';
 import { cellCase, type CaseBounds, type CellCase } from './arbitraries';
 import { caseArb } from './primitive-cases';
+import { cellRecipe, recipeCell, showRecipe, type RecipeBounds } from './random-cells';
 import {
   continuation, deterministic, float32MatchesFloat64, gradientMatchesFiniteDifferences, graphGradientMatchesFiniteDifferences,
   jvpVjpAdjoint, lossAdditivity, serializationRoundTrip, unrollEqualsLoop, vjpIsLinear, weightSharing, type GraphCase, type Verdict,
@@ -184,8 +185,38 @@ const resolve = <Z extends string>(cellOrFamily: Cell | CellFamily<Z, string, st
   return e.right;
 };
 
-const cellProperty = (cell: Cell, bounds: CaseBounds, law: (c: CellCase, m: ReturnType<typeof materialize>) => Verdict) =>
-  fc.property(cellCase(cell, bounds), (c) => holds(`cell ${cell.name} at ${JSON.stringify(c)}`, law(c, materialize(cell, c))));
+type Materialized = ReturnType<typeof materialize>;
+
+/** A law on one unrolled case of a cell. */
+type CellLaw = (cell: Cell, c: CellCase, m: Materialized, o: CheckCellOptions) => Verdict;
+
+const chunks = (a: Float64Array, n: number): Float64Array[] => {
+  const size = a.length / n;
+  return Array.from({ length: n }, (_, t) => a.subarray(t * size, (t + 1) * size));
+};
+
+/** Laws 4–7, in order. */
+const unrollLaws: readonly CellLaw[] = [
+  (cell, _c, m) => unrollEqualsLoop(cell, m.options, m.params, m.batch),
+  (cell, c, m) => continuation(cell, m.options, 1 + (c.seed % Math.max(1, c.steps - 1)), m.params, m.batch),
+  (cell, _c, m) => weightSharing(cell, m.options, m.params, m.batch),
+  (cell, c, m) => {
+    const primals = [
+      ...m.u.params.map((p) => m.params[p.name]!), ...chunks(m.batch.inputs, c.steps), ...chunks(m.batch.targets, c.steps),
+      ...m.u.initialState.map((s) => (m.batch.initialState as Record<string, Float64Array> | undefined)?.[s.name] ?? new Float64Array(c.batch * s.shape[0]!)),
+    ];
+    return lossAdditivity({ graph: m.u.graph, batch: c.batch, primals, customs: cellPrimitives(cell) }, c.steps);
+  },
+];
+
+/** Law 1 on the unrolled sequence, then laws 8, 9, 10. */
+const gradientLaw: CellLaw = (_cell, _c, m, o) => gradientMatchesFiniteDifferences(m.u, m.params, m.batch, o.gradcheck);
+const serializationLaw: CellLaw = (cell, _c, m) => serializationRoundTrip(cell, m.options, m.params, m.batch);
+const determinismLaw: CellLaw = (_cell, c, m) => deterministic(m.u, m.params, m.batch, c.batch);
+const precisionLaw: CellLaw = (_cell, c, m) => float32MatchesFloat64(m.u, m.params, m.batch, c.batch);
+
+const cellProperty = (cell: Cell, options: CheckCellOptions, law: CellLaw) =>
+  fc.property(cellCase(cell, options), (c) => holds(`cell ${cell.name} at ${JSON.stringify(c)}`, law(cell, c, materialize(cell, c), options)));
 
 /**
  * Certifies a cell's unrolling: law 4 (unroll = the hand-written loop), law 5 (continuation at
@@ -197,21 +228,7 @@ const cellProperty = (cell: Cell, bounds: CaseBounds, law: (c: CellCase, m: Retu
 export const checkUnroll = <Z extends string>(cellOrFamily: Cell | CellFamily<Z, string, string>, options: CheckCellOptions<Z> = {}): void => {
   const cell = resolve(cellOrFamily, options.sizes, 'checkUnroll');
   const run = settings(options, 20);
-  fc.assert(cellProperty(cell, options, (_c, m) => unrollEqualsLoop(cell, m.options, m.params, m.batch)), run);
-  fc.assert(cellProperty(cell, options, (c, m) => continuation(cell, m.options, 1 + (c.seed % Math.max(1, c.steps - 1)), m.params, m.batch)), run);
-  fc.assert(cellProperty(cell, options, (_c, m) => weightSharing(cell, m.options, m.params, m.batch)), run);
-  fc.assert(cellProperty(cell, options, (c, m) => {
-    const primals = [
-      ...m.u.params.map((p) => m.params[p.name]!), ...chunks(m.batch.inputs, c.steps), ...chunks(m.batch.targets, c.steps),
-      ...m.u.initialState.map((s) => (m.batch.initialState as Record<string, Float64Array> | undefined)?.[s.name] ?? new Float64Array(c.batch * s.shape[0]!)),
-    ];
-    return lossAdditivity({ graph: m.u.graph, batch: c.batch, primals, customs: cellPrimitives(cell) }, c.steps);
-  }), run);
-};
-
-const chunks = (a: Float64Array, n: number): Float64Array[] => {
-  const size = a.length / n;
-  return Array.from({ length: n }, (_, t) => a.subarray(t * size, (t + 1) * size));
+  for (const law of unrollLaws) fc.assert(cellProperty(cell, options, law), run);
 };
 
 /**
@@ -231,10 +248,40 @@ const chunks = (a: Float64Array, n: number): Float64Array[] => {
 export const checkCell = <Z extends string>(cellOrFamily: Cell | CellFamily<Z, string, string>, options: CheckCellOptions<Z> = {}): void => {
   const cell = resolve(cellOrFamily, options.sizes, 'checkCell');
   const run = settings(options, 20);
-  fc.assert(cellProperty(cell, options, (_c, m) => gradientMatchesFiniteDifferences(m.u, m.params, m.batch, options.gradcheck)), run);
+  fc.assert(cellProperty(cell, options, gradientLaw), run);
   checkGraph(cell.graph, { ...run, customs: cellPrimitives(cell), name: `cell ${cell.name} (one step)` });
   checkUnroll(cell, options);
-  fc.assert(cellProperty(cell, options, (_c, m) => serializationRoundTrip(cell, m.options, m.params, m.batch)), run);
-  fc.assert(cellProperty(cell, options, (c, m) => deterministic(m.u, m.params, m.batch, c.batch)), { ...run, numRuns: Math.max(1, Math.ceil(run.numRuns / 4)) });
-  fc.assert(cellProperty(cell, options, (c, m) => float32MatchesFloat64(m.u, m.params, m.batch, c.batch)), run);
+  fc.assert(cellProperty(cell, options, serializationLaw), run);
+  fc.assert(cellProperty(cell, options, determinismLaw), { ...run, numRuns: Math.max(1, Math.ceil(run.numRuns / 4)) });
+  fc.assert(cellProperty(cell, options, precisionLaw), run);
+};
+
+// ---------------------------------------------------------------------------------------------
+// random cells
+
+/** Options of {@link checkRandomCells}. @since 0.1.0 @category model */
+export interface CheckRandomCellsOptions extends RunOptions, CaseBounds, RecipeBounds {
+  readonly gradcheck?: GradcheckOptions;
+}
+
+/**
+ * Certifies the engine on random valid cells generated from the primitive table
+ * ({@link cellRecipe}): for each generated cell and case, every law (1–3 on its step graph,
+ * then 1 and 4–10 on the unrolled sequence). A failure shrinks the recipe (fewer ops, smaller
+ * sizes) and the case together, and the report prints the recipe.
+ * @since 0.1.0
+ * @category checkers
+ */
+export const checkRandomCells = (options: CheckRandomCellsOptions = {}): void => {
+  const laws = [gradientLaw, ...unrollLaws, serializationLaw, determinismLaw, precisionLaw];
+  fc.assert(fc.property(cellRecipe(options), cellCase(undefined, options), drawArb(2), (recipe, c, d) => {
+    const cell = recipeCell(recipe);
+    const what = `random cell ${showRecipe(recipe)} at ${JSON.stringify(c)}`;
+    const g = materializeGraph(cell.graph, d, { customs: cellPrimitives(cell) });
+    holds(`${what} (one step, ${JSON.stringify(d)})`, graphGradientMatchesFiniteDifferences(g.c, g.v));
+    holds(`${what} (one step, ${JSON.stringify(d)})`, vjpIsLinear(g.c, g.v, g.w, d.alpha, d.beta));
+    holds(`${what} (one step, ${JSON.stringify(d)})`, jvpVjpAdjoint(g.c, g.u, g.v));
+    const m = materialize(cell, c);
+    for (const law of laws) holds(what, law(cell, c, m, options));
+  }), settings(options, 30));
 };

@@ -9,8 +9,9 @@ export {
   jvpVjpAdjoint, lossAdditivity, serializationRoundTrip, unrollEqualsLoop, vjpIsLinear, weightSharing, type GraphCase, type Verdict,
 } from './predicates';
 export { cellCase, type CaseBounds, type CellCase } from './arbitraries';
+export { cellRecipe, recipeCell, recipeOps, showRecipe, type CellRecipe, type RecipeBounds, type RecipeOp, type RecipeStep } from './random-cells';
 export { caseArb as primitiveCase, type Case as PrimitiveCase } from './primitive-cases';
 export {
-  checkCell, checkGraph, checkPrimitive, checkUnroll, materialize,
-  type CheckCellOptions, type CheckGraphOptions, type CheckPrimitiveOptions, type RunOptions,
+  checkCell, checkGraph, checkPrimitive, checkRandomCells, checkUnroll, materialize,
+  type CheckCellOptions, type CheckRandomCellsOptions, type CheckGraphOptions, type CheckPrimitiveOptions, type RunOptions,
 } from './checkers';

@@ -2,7 +2,8 @@
 // laws catching (and reporting) wrong gradients.
 import { describe, expect, it } from 'vitest';
 import { builtin, defineElementwise, definePrimitive, opTags, primitives, type CustomPrimitive } from 'loopgrad';
-import { checkCell, checkPrimitive } from './index';
+import fc from 'fast-check';
+import { cellRecipe, checkCell, checkPrimitive, checkRandomCells, recipeCell, recipeOps } from './index';
 import { mgu } from '../test/support/mgu';
 
 /** The message a failing checker throws (fast-check's report with the law's inside). */
@@ -81,5 +82,30 @@ describe('checkPrimitive', () => {
       vjp: (v, g, s) => { for (let i = 0; i < s.nb * s.outSize; i++) g[s.gIn[0]! + i] += 3 * v[s.inOff[0]! + i]! ** 2 * g[s.gOut + i]! + 1e-3; },
     });
     expect(failure(() => checkPrimitive(affineVjp))).toMatch(/fails for primitive cube/);
+  });
+});
+
+describe('checkRandomCells', () => {
+  it('certifies random valid cells generated from the primitive table, with every law', () => checkRandomCells({ numRuns: 200 }));
+
+  it('every recipe op appears in a generated cell and every generated recipe instantiates', () => {
+    const seen = new Set<string>();
+    fc.assert(fc.property(cellRecipe(), (r) => {
+      const cell = recipeCell(r);
+      expect(cell.state).toHaveLength(r.stateFields);
+      r.steps.forEach((s) => seen.add(s.op));
+    }), { numRuns: 200, seed: 3 });
+    expect([...seen].sort()).toEqual([...recipeOps].sort());
+  });
+
+  it('a recipe names its ops in the cell and in a failure report', () => {
+    const original = primitives.softmax.vjp;
+    try {
+      (primitives.softmax as { vjp: typeof original }).vjp = () => {}; // drops softmax's gradient
+      const message = failure(() => checkRandomCells({ numRuns: 60 }));
+      expect(message).toMatch(/law '[^']+' fails for random cell I\d H\d S\d P\d: [a-zA-Z ]*softmax/);
+    } finally {
+      (primitives.softmax as { vjp: typeof original }).vjp = original;
+    }
   });
 });
