@@ -91,7 +91,44 @@ export const gradientMatchesFiniteDifferences = <PN extends string, SN extends s
   u: Unrolled<PN, SN>, params: ParamValues<PN>, batch: Batch<SN>, options: GradcheckOptions = {},
 ): Verdict => {
   const r = gradcheck(u, params, batch, options);
-  return { law: `gradient = finite differences (${r.mode})`, ok: r.ok, report: `${u.cell.name} × ${u.steps} steps: ${formatGradcheck(r)}` };
+  const report = `${u.cell.name} × ${u.steps} steps: ${formatGradcheck(r)}`;
+  const first = r.mismatches[0];
+  const when = r.ok || first === undefined ? undefined : stepOfParamMismatch(u, params, batch, first.name, first.index);
+  return { law: `gradient = finite differences (${r.mode})`, ok: r.ok, report: when === undefined ? report : `${report}\n${when}` };
+};
+
+/**
+ * Where in time a wrong parameter gradient goes wrong: untie the weights (one copy per step)
+ * and compare each step's contribution ∂E/∂θ@t to the central difference of E in θ@t alone,
+ * for the one entry that failed; the report names every step that disagrees, the first with
+ * its two numbers. Undefined for a name that is not a parameter.
+ */
+const stepOfParamMismatch = <PN extends string, SN extends string>(
+  u: Unrolled<PN, SN>, params: ParamValues<PN>, batch: Batch<SN>, name: string, index: number,
+): string | undefined => {
+  if (!u.params.some((p) => p.name === name)) return undefined;
+  const readout = u.params.some((p) => p.name === 'readout.weight') ? { readout: { output: u.outputSize } } : {};
+  const untied: Unrolled<string, SN> = unroll(u.cell as Cell<string, SN>, { steps: u.steps, loss: u.loss, untied: true, ...readout });
+  const copies: Record<string, Float64Array> = {};
+  for (let t = 0; t < u.steps; t++) for (const p of u.params) copies[`${p.name}@${t}`] = Float64Array.from(params[p.name]!);
+  const plan = compile(untied, { batch: batchSizeOf(u, batch) });
+  const r = plan.valueAndGrad(copies, batch);
+  const analytic = Array.from({ length: u.steps }, (_, t) => (r.grads as Record<string, ArrayLike<number>>)[`${name}@${t}`]![index]!);
+  const eps = 1e-6, tol = 1e-8 + (8 * 2 ** -52 * Math.abs(r.loss)) / eps;
+  const bad: { t: number; a: number; n: number }[] = [];
+  for (let t = 0; t < u.steps; t++) {
+    const x = copies[`${name}@${t}`]!, keep = x[index]!;
+    x[index] = keep + eps;
+    const up = plan.forward(copies, batch).loss;
+    x[index] = keep - eps;
+    const down = plan.forward(copies, batch).loss;
+    x[index] = keep;
+    const n = (up - down) / (2 * eps), a = analytic[t]!;
+    if (Math.abs(a - n) > tol + 1e-6 * Math.max(Math.abs(a), Math.abs(n))) bad.push({ t, a, n });
+  }
+  if (bad.length === 0) return `  by time step (weights untied): every step's contribution to ∂E/∂${name}[${index}] agrees; only their sum does not`;
+  const f = bad[0]!;
+  return `  by time step (weights untied): ∂E/∂${name}[${index}] disagrees at step${bad.length > 1 ? 's' : ''} ${bad.map((b) => b.t).join(', ')} of 0…${u.steps - 1}; first: step ${f.t}: analytic ${fmt(f.a)} vs numeric ${fmt(f.n)}`;
 };
 
 // ---------------------------------------------------------------------------------------------
