@@ -23,13 +23,21 @@ describe('the built package', () => {
   const program = `
     const u = L.unroll(L.builtin.lstm({ input: 2, hidden: 3 }), { steps: 4, readout: { output: 1 } });
     const r = L.compile(u, { batch: 2 }).valueAndGrad(L.init(u, { seed: 1 }), { inputs: new Float64Array(16).fill(0.5), targets: new Float64Array(8) });
-    if (typeof laws.checkCell !== 'function') throw new Error('laws.checkCell missing');
-    console.log(JSON.stringify({ loss: r.loss, n: r.grads.weight_hh.length }));`;
+    laws.checkCell(L.builtin.gru({ input: 2, hidden: 2 }), { numRuns: 3 }); // every law, from the built entry
+    let caught = '';
+    const wrong = L.definePrimitive({ name: 'twice', arity: 1, shape: (ins) => ins[0].shape,
+      saves: { inputs: false, output: false },
+      forward: (v, s) => { for (let i = 0; i < s.nb * s.outSize; i++) v[s.outOff + i] = 2 * v[s.inOff[0] + i]; },
+      vjp: (v, g, s) => { for (let i = 0; i < s.nb * s.outSize; i++) g[s.gIn[0] + i] += 3 * g[s.gOut + i]; }, // wrong: 3, not 2
+      jvp: (v, t, s) => { for (let i = 0; i < s.nb * s.outSize; i++) t[s.outOff + i] = 2 * t[s.inOff[0] + i]; } });
+    try { laws.checkPrimitive(wrong, { numRuns: 5 }); } catch (e) { caught = e.message.match(/law '[^']+'/)[0]; }
+    console.log(JSON.stringify({ loss: r.loss, n: r.grads.weight_hh.length, caught }));`;
 
   it('require() loads both entry points and computes', () => {
     const out = JSON.parse(node(['-e', `const L = require('loopgrad'); const laws = require('loopgrad/laws');${program}`]));
     expect(out.n).toBe(36); // weight_hh is [4·3, 3]
     expect(Number.isFinite(out.loss)).toBe(true);
+    expect(out.caught).toBe("law 'gradient = finite differences (graph)'");
   });
 
   it('import() loads both entry points and gives the same numbers', () => {
