@@ -12,6 +12,11 @@ export interface CellCase {
   readonly range: number;
   /** Whether the initial state is random (else zeros). */
   readonly randomState: boolean;
+  /**
+   * Variable-length sequences: when set, the graph is unrolled with `masked: true` and example
+   * b is valid for its first min(lengths[b], steps) steps, padding after.
+   */
+  readonly lengths?: readonly number[];
 }
 
 /** Bounds of generated cases. @since 0.1.0 @category model */
@@ -19,6 +24,8 @@ export interface CaseBounds {
   readonly maxSteps?: number;
   readonly maxBatch?: number;
   readonly maxOutput?: number;
+  /** Draw variable-length (masked) batches too (default true). */
+  readonly masks?: boolean;
 }
 
 /**
@@ -27,12 +34,30 @@ export interface CaseBounds {
  * @since 0.1.0
  * @category arbitraries
  */
-export const cellCase = (_cell: Cell | undefined, bounds: CaseBounds = {}): fc.Arbitrary<CellCase> =>
-  fc.record({
-    steps: fc.integer({ min: 1, max: bounds.maxSteps ?? 5 }),
-    batch: fc.integer({ min: 1, max: bounds.maxBatch ?? 3 }),
+export const cellCase = (_cell: Cell | undefined, bounds: CaseBounds = {}): fc.Arbitrary<CellCase> => {
+  const maxSteps = bounds.maxSteps ?? 5, maxBatch = bounds.maxBatch ?? 3;
+  const fixed = {
+    steps: fc.integer({ min: 1, max: maxSteps }),
+    batch: fc.integer({ min: 1, max: maxBatch }),
     output: fc.integer({ min: 1, max: bounds.maxOutput ?? 3 }),
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     range: fc.constantFrom(0.3, 0.7, 1.2),
     randomState: fc.boolean(),
-  });
+  };
+  if (bounds.masks === false) return fc.record(fixed);
+  // `lengths` is optional: some cases are masked, some not; shrinking drops it first
+  const lengths = fc.array(fc.integer({ min: 1, max: maxSteps }), { minLength: maxBatch, maxLength: maxBatch });
+  return fc.record({ ...fixed, lengths }, { requiredKeys: ['steps', 'batch', 'output', 'seed', 'range', 'randomState'] });
+};
+
+/**
+ * The [T, B] mask of a case's lengths (1 for the first min(lengths[b], T) steps of example b),
+ * or undefined for a case without lengths.
+ * @since 0.1.0
+ * @category arbitraries
+ */
+export const caseMask = (c: CellCase): Float64Array | undefined => {
+  const lengths = c.lengths;
+  if (lengths === undefined) return undefined;
+  return Float64Array.from({ length: c.steps * c.batch }, (_, i) => (Math.floor(i / c.batch) < Math.min(lengths[i % c.batch]!, c.steps) ? 1 : 0));
+};

@@ -10,7 +10,7 @@ import {
   cellPrimitives, formatIssues, init, mulberry32, primitiveGraph, primitives, sizesAt, unroll,
   type Cell, type CellFamily, type CustomPrimitive, type Customs, type Domain, type GradcheckOptions, type Graph, type OpTag, type Shape,
 } from 'loopgrad';
-import { cellCase, type CaseBounds, type CellCase } from './arbitraries';
+import { caseMask, cellCase, type CaseBounds, type CellCase } from './arbitraries';
 import { caseArb } from './primitive-cases';
 import { cellRecipe, recipeCell, showRecipe, type RecipeBounds } from './random-cells';
 import {
@@ -166,13 +166,15 @@ export interface CheckCellOptions<Z extends string = string> extends RunOptions,
 
 /** The unrolled graph, params and batch of one case. @since 0.1.0 @category checkers */
 export const materialize = (cell: Cell, c: CellCase) => {
-  const options = { steps: c.steps, readout: { output: c.output } };
+  const mask = caseMask(c);
+  const options = { steps: c.steps, readout: { output: c.output }, ...(mask ? { masked: true } : {}) };
   const u = unroll(cell, options);
   const r = mulberry32(c.seed ^ 0x5eed);
   const batch = {
     inputs: uniform(r, c.steps * c.batch * cell.inputSize),
     targets: uniform(r, c.steps * c.batch * c.output),
     ...(c.randomState ? { initialState: Object.fromEntries(cell.state.map((s) => [s.name, uniform(r, c.batch * s.shape[0]!, -0.5, 0.5)])) } : {}),
+    ...(mask ? { mask } : {}),
   };
   return { options, u, params: init(u, { seed: c.seed, range: c.range }), batch };
 };
@@ -204,6 +206,7 @@ const unrollLaws: readonly CellLaw[] = [
     const primals = [
       ...m.u.params.map((p) => m.params[p.name]!), ...chunks(m.batch.inputs, c.steps), ...chunks(m.batch.targets, c.steps),
       ...m.u.initialState.map((s) => (m.batch.initialState as Record<string, Float64Array> | undefined)?.[s.name] ?? new Float64Array(c.batch * s.shape[0]!)),
+      ...(m.batch.mask ? chunks(m.batch.mask, c.steps) : []),
     ];
     return lossAdditivity({ graph: m.u.graph, batch: c.batch, primals, customs: cellPrimitives(cell) }, c.steps);
   },

@@ -8,7 +8,7 @@ export {
   continuation, deterministic, float32MatchesFloat64, gradientMatchesFiniteDifferences, graphGradientMatchesFiniteDifferences, graphSizes,
   jvpVjpAdjoint, lossAdditivity, serializationRoundTrip, unrollEqualsLoop, vjpIsLinear, weightSharing, type GraphCase, type Verdict,
 } from './predicates';
-export { cellCase, type CaseBounds, type CellCase } from './arbitraries';
+export { caseMask, cellCase, type CaseBounds, type CellCase } from './arbitraries';
 export { cellRecipe, recipeCell, recipeOps, showRecipe, type CellRecipe, type RecipeBounds, type RecipeOp, type RecipeStep } from './random-cells';
 export { caseArb as primitiveCase, type Case as PrimitiveCase } from './primitive-cases';
 export {

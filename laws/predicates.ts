@@ -107,9 +107,8 @@ const stepOfParamMismatch = <PN extends string, SN extends string>(
   u: Unrolled<PN, SN>, params: ParamValues<PN>, batch: Batch<SN>, name: string, index: number,
 ): string | undefined => {
   if (!u.params.some((p) => p.name === name)) return undefined;
-  const readout = u.params.some((p) => p.name === 'readout.weight') ? { readout: { output: u.outputSize } } : {};
-  const untied: Unrolled<string, SN> = unroll(u.cell as Cell<string, SN>, { steps: u.steps, loss: u.loss, untied: true, ...readout });
-  const copies: Record<string, Float64Array> = {};
+  const untied: Unrolled<string, SN> = unroll(u.cell as Cell<string, SN>, { ...u.options, untied: true });
+  const copies: Record<string, Float64Array> = copyRecord(params); // untied copies, and what stays shared (a learned s₀)
   for (let t = 0; t < u.steps; t++) for (const p of u.params) copies[`${p.name}@${t}`] = Float64Array.from(params[p.name]!);
   const plan = compile(untied, { batch: batchSizeOf(u, batch) });
   const r = plan.valueAndGrad(copies, batch);
@@ -232,10 +231,17 @@ export const graphSizes = (c: Pick<GraphCase, 'graph' | 'batch'>): { inputs: num
 // ---------------------------------------------------------------------------------------------
 // 4–7. unrolling
 
-type Pieces<SN extends string> = { inputs: Float64Array; targets: Float64Array; initialState?: { [K in SN]?: ArrayLike<number> } };
+type Pieces<SN extends string> = { inputs: Float64Array; targets: Float64Array; mask?: Float64Array; initialState?: { [K in SN]?: ArrayLike<number> } };
 
 const sliceSteps = (a: ArrayLike<number>, from: number, to: number, per: number): Float64Array =>
   Float64Array.from(Array.prototype.slice.call(a, from * per, to * per) as number[]);
+
+/** Steps [from, to) of a batch: inputs, targets and (when there is one) the mask. */
+const stepsOf = <SN extends string>(batch: Batch<SN>, from: number, to: number, B: number, I: number, O: number): Pieces<SN> => ({
+  inputs: sliceSteps(batch.inputs, from, to, B * I),
+  targets: sliceSteps(batch.targets, from, to, B * O),
+  ...(batch.mask !== undefined ? { mask: sliceSteps(batch.mask, from, to, B) } : {}),
+});
 
 /**
  * Law 4: unroll(cell, T) equals the hand-written loop of T one-step graphs, the state carried
@@ -251,7 +257,7 @@ export const unrollEqualsLoop = <SN extends string>(cell: Cell<string, SN>, opti
   const full = gradsOf(u, params, batch, B);
   const step = compile(one, { batch: B });
   const states: Record<string, Float64Array>[] = [copyRecord((batch.initialState ?? {}) as Record<string, ArrayLike<number>>)];
-  const piece = (t: number): Pieces<SN> => ({ inputs: sliceSteps(batch.inputs, t, t + 1, B * I), targets: sliceSteps(batch.targets, t, t + 1, B * O) });
+  const piece = (t: number): Pieces<SN> => stepsOf(batch, t, t + 1, B, I, O);
   for (let t = 0; t < T; t++) {
     const o = step.forward(params, { ...piece(t), initialState: states[t] as never });
     if (!Object.is(o.stepLosses[0], full.stepLosses[t])) {
@@ -287,7 +293,7 @@ export const continuation = <SN extends string>(cell: Cell<string, SN>, options:
   if (T1 < 1 || T2 < 1) return pass(law, `nothing to split at ${split} of ${T}`);
   const whole = unroll(cell, options), first = unroll(cell, { ...options, steps: T1 }), second = unroll(cell, { ...options, steps: T2 });
   const B = batchSizeOf(whole, batch), I = cell.inputSize, O = whole.outputSize;
-  const part = (a: number, b: number): Pieces<SN> => ({ inputs: sliceSteps(batch.inputs, a, b, B * I), targets: sliceSteps(batch.targets, a, b, B * O) });
+  const part = (a: number, b: number): Pieces<SN> => stepsOf(batch, a, b, B, I, O);
   const all = gradsOf(whole, params, batch, B);
   const p1 = compile(first, { batch: B }), p2 = compile(second, { batch: B });
   const mid = copyRecord(p1.forward(params, { ...part(0, T1), ...(batch.initialState ? { initialState: batch.initialState } : {}) }).finalState);

@@ -158,7 +158,7 @@ export const gradcheck = <PN extends string, SN extends string>(
       else if (e.name.startsWith('initialState.')) init[e.name.slice('initialState.'.length)] = e.value;
       else ps[e.name] = e.value;
     }
-    return exact.forward(ps as unknown as ParamValues<PN>, { inputs, targets: batch.targets, initialState: { ...batch.initialState, ...init } }).loss;
+    return exact.forward(ps as unknown as ParamValues<PN>, { ...batch, inputs, initialState: { ...batch.initialState, ...init } }).loss;
   };
 
   const roundingFloor = (8 * 2 ** -52 * Math.abs(r.loss)) / eps;

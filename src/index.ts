@@ -24,7 +24,7 @@ export { cellPrimitives, withCustoms } from './cell';
 export { defineElementwise, definePrimitive, type ElementwiseDefinition, type PrimitiveDefinition } from './custom';
 export { jvpOf, primitiveGraph, sizesAt, vjpOf, type LinearizeOptions, type Values } from './linearize';
 export { loss, type LossSpec } from './loss';
-export { unroll, unrollEither, type ReadoutParam, type Unrolled, type UnrollOptions } from './unroll';
+export { unroll, unrollEither, type ReadoutParam, type ResolvedUnrollOptions, type Unrolled, type UnrolledParam, type UnrollOptions } from './unroll';
 export {
   compile,
   compileEither,

@@ -12,15 +12,20 @@ import type { Scalar, Vec } from './trace';
  */
 export type LossSpec = { readonly kind: 'mse' } | { readonly kind: 'softmaxCrossEntropy' };
 
-/** Builds E_t in the DSL (traced like any cell). @internal */
-export const stepLoss = (spec: LossSpec, y: Vec, target: Vec): Scalar => {
+/**
+ * Builds E_t in the DSL (traced like any cell). With `weight` (a per-example scalar, e.g. the
+ * mask of variable-length sequences), E_t = (1/B) Σ_b w_b ℓ_b: examples weighted 0 add nothing
+ * and the mean stays over the whole batch. @internal
+ */
+export const stepLoss = (spec: LossSpec, y: Vec, target: Vec, weight?: Scalar): Scalar => {
+  const weighted = (perExample: Scalar): Scalar => op.batchMean(weight === undefined ? perExample : op.mul(weight, perExample));
   switch (spec.kind) {
     case 'mse': {
       const d = op.sub(y, target);
-      return op.scale(op.batchMean(op.sum(op.mul(d, d))), 0.5);
+      return op.scale(weighted(op.sum(op.mul(d, d))), 0.5);
     }
     case 'softmaxCrossEntropy':
-      return op.neg(op.batchMean(op.sum(op.mul(target, op.logSoftmax(y)))));
+      return op.neg(weighted(op.sum(op.mul(target, op.logSoftmax(y)))));
   }
 };
 

@@ -32,6 +32,11 @@ export interface Batch<SN extends string = string> {
   readonly targets: ArrayLike<number>;
   readonly initialState?: { readonly [K in SN]?: ArrayLike<number> };
   /**
+   * [T, B] of 0 (padding) and 1 (valid), for a graph unrolled with `masked: true` (and only
+   * then). With `lossAt: 'last'` each example's mask must be a prefix of ones.
+   */
+  readonly mask?: ArrayLike<number>;
+  /**
    * An extra cotangent ∂L/∂s_T on the final state, [B, n] per field (default zeros): the
    * gradient that a later segment of the sequence sends back, so a long sequence can be
    * differentiated in pieces (truncated BPTT, continuation).
@@ -103,6 +108,25 @@ const checkValues = (path: readonly string[], what: string, a: ArrayLike<number>
   return [];
 };
 
+/** A mask where the graph wants one, of 0s and 1s, [T, B]; for many-to-one, prefixes of ones. */
+const checkMask = (masked: boolean, lastOnly: boolean, mask: ArrayLike<number> | undefined, T: number, B: number): LoopgradIssue[] => {
+  const path = ['batch', 'mask'];
+  if (!masked) {
+    return mask === undefined ? [] : [issue('InputError', path, 'a mask is given but the graph was not unrolled with masked: true')];
+  }
+  const bad = checkValues(path, 'mask', mask, T * B, `[T ${T}, B ${B}]`);
+  if (bad.length > 0) return bad;
+  for (let i = 0; i < T * B; i++) {
+    const m = mask![i]!;
+    const t = Math.floor(i / B), b = i % B;
+    if (m !== 0 && m !== 1) return [issue('InputError', [...path, String(i)], `mask[t=${t}, b=${b}] is ${m}; expected 0 (padding) or 1 (valid)`)];
+    if (lastOnly && t > 0 && m === 1 && mask![i - B] === 0) {
+      return [issue('InputError', [...path, String(i)], `mask[t=${t}, b=${b}] is 1 after a 0: with lossAt 'last' each sequence must be valid steps then padding`)];
+    }
+  }
+  return [];
+};
+
 /**
  * Compiles an unrolled graph for a batch size and dtype (default float64): buffers are
  * allocated here, once.
@@ -141,6 +165,7 @@ export const compileEither = <PN extends string, SN extends string>(
     return at[vars[0]!]!;
   };
   const xAt = contiguous(u.inputs, valueAt, B * I);
+  const maskAt = u.masks.length > 0 ? contiguous(u.masks, valueAt, B) : -1;
   const targetAt = contiguous(u.targets, valueAt, B * O);
   const xGradAt = contiguous(u.inputs, gradAt, B * I);
   const view = (a: Buf, at: number, n: number): Buf => a.subarray(at, at + n);
@@ -178,6 +203,7 @@ export const compileEither = <PN extends string, SN extends string>(
     }
     bad.push(...checkValues(['batch', 'inputs'], 'inputs', batch?.inputs, T * B * I, `[T ${T}, B ${B}, I ${I}]`));
     bad.push(...checkValues(['batch', 'targets'], 'targets', batch?.targets, T * B * O, `[T ${T}, B ${B}, O ${O}]`));
+    bad.push(...checkMask(u.masks.length > 0, u.options.lossAt === 'last', batch?.mask, T, B));
     const init = stateRecord('initialState', batch?.initialState, bad);
     const seeds = stateRecord('finalStateGrad', batch?.finalStateGrad, bad);
     if (bad.length > 0) return bad;
@@ -190,6 +216,7 @@ export const compileEither = <PN extends string, SN extends string>(
     for (const p of u.params) v.set((params as Record<string, ArrayLike<number>>)[p.name]!, valueAt[p.var]!);
     v.set(batch.inputs, xAt);
     v.set(batch.targets, targetAt);
+    if (maskAt >= 0) v.set(batch.mask!, maskAt);
     for (const s of fields) {
       const a = init[s.name];
       if (a !== undefined) v.set(a, valueAt[s.var]!);

@@ -4,11 +4,12 @@
  * `unroll(cell, { steps: T, readout, loss })` is the graph of this plain loop (per example;
  * the batch is added when the graph is compiled):
  * ```
- * s = s_0                                   // zeros, or given
+ * s = s_0                                   // zeros, or given (+ a learned s₀ if asked)
  * for t in 0 … T−1:
- *   (s, o_t) = cell.step(params, x_t, s)    // the same param vars at every t
+ *   (s′, o_t) = cell.step(params, x_t, s)   // the same param vars at every t
+ *   s = masked ? m_t ⊙ s′ + (1 − m_t) ⊙ s : s′   // a padded step (m_t = 0) keeps the state
  *   y_t = readout ? V o_t + c : o_t
- *   E_t = loss(y_t, target_t)
+ *   E_t = w_t · loss(y_t, target_t)         // w_t: step weight × (mask, or "is last step")
  * E = Σ_t E_t
  * ```
  * Because every step reads the same param vars, the reverse pass accumulates ∂E/∂W over all
@@ -22,7 +23,7 @@ import type { Graph, VarId } from './ir';
 import { stepLoss, type LossSpec } from './loss';
 import * as op from './op';
 import { isDim, type Shape } from './shape';
-import { Tracer, withTracer, type Mat, type Sym, type Vec } from './trace';
+import { Tracer, withTracer, type Mat, type Scalar, type Sym, type Vec } from './trace';
 
 /** Options of {@link unroll}. @since 0.1.0 @category model */
 export interface UnrollOptions {
@@ -38,6 +39,36 @@ export interface UnrollOptions {
    * and Σ_t of them is the tied gradient (the weight-sharing law checks exactly this).
    */
   readonly untied?: boolean;
+  /**
+   * Which steps carry a loss: `'every'` (many-to-many, the default) or `'last'`
+   * (many-to-one: only the last step, or with `masked` each sequence's last valid step).
+   */
+  readonly lossAt?: 'every' | 'last';
+  /** A constant weight per step multiplying E_t (length T; 0 drops the step's loss). */
+  readonly stepWeights?: readonly number[];
+  /**
+   * Sequences of different lengths in one batch: the batch then carries `mask`, [T, B] of 0
+   * (padding) and 1 (valid). A padded step adds no loss and leaves the state unchanged, so the
+   * final state is each sequence's last valid one. E_t stays a mean over the whole batch.
+   */
+  readonly masked?: boolean;
+  /**
+   * Learn the initial state: a parameter `init.<field>` [n] shared by all examples, added to
+   * the batch's initial state (zeros by default); its gradient is Σ_b ∂E/∂s_0.
+   */
+  readonly learnInitialState?: boolean;
+}
+
+/** {@link UnrollOptions} with every default filled in. @since 0.1.0 @category model */
+export interface ResolvedUnrollOptions {
+  readonly steps: number;
+  readonly readout?: { readonly output: number };
+  readonly loss: LossSpec;
+  readonly untied: boolean;
+  readonly lossAt: 'every' | 'last';
+  readonly stepWeights?: readonly number[];
+  readonly masked: boolean;
+  readonly learnInitialState: boolean;
 }
 
 /** Names of the readout parameters (those of a PyTorch `nn.Linear` called `readout`). @since 0.1.0 @category model */
@@ -53,7 +84,9 @@ export interface Unrolled<PN extends string = string, SN extends string = string
   readonly cell: Cell<PN, SN>;
   readonly steps: number;
   readonly loss: LossSpec;
-  /** Inputs: params, x_t, target_t, s_0; outputs: E, E_t, y_t, s_T (each group in time order). */
+  /** The options it was unrolled with, defaults filled in (to unroll the same again). */
+  readonly options: ResolvedUnrollOptions;
+  /** Inputs: params, x_t, target_t, s_0, m_t (when masked); outputs: E, E_t, y_t, s_T (each group in time order). */
   readonly graph: Graph;
   /** Parameters (the cell's, then the readout's), each one var shared by all steps (per step when untied). */
   readonly params: readonly { readonly name: PN; readonly shape: Shape; readonly var: VarId }[];
@@ -61,6 +94,8 @@ export interface Unrolled<PN extends string = string, SN extends string = string
   readonly inputs: readonly VarId[];
   /** target_t, per step. */
   readonly targets: readonly VarId[];
+  /** m_t, per step, each [1] per example (empty unless masked). */
+  readonly masks: readonly VarId[];
   /** s_0, per state field. */
   readonly initialState: readonly { readonly name: SN; readonly shape: Shape; readonly var: VarId }[];
   /** s_t after input t, `[t][field]`. */
@@ -76,58 +111,98 @@ export interface Unrolled<PN extends string = string, SN extends string = string
 }
 
 /**
+ * The parameter names of an unrolled graph: the cell's, the readout's when there is one, and
+ * `init.<field>` when the initial state is learned.
+ * @since 0.1.0
+ * @category model
+ */
+export type UnrolledParam<PN extends string, SN extends string, O> =
+  | PN
+  | (O extends { readonly readout: { readonly output: number } } ? ReadoutParam : never)
+  | (O extends { readonly learnInitialState: true } ? `init.${SN}` : never);
+
+/**
  * Expands `cell` over `steps` time steps (see the module doc for the loop it equals), or says
  * what is wrong with the options.
  * @since 0.1.0
  * @category constructors
  */
-export function unrollEither<PN extends string, SN extends string>(
+export function unrollEither<PN extends string, SN extends string, const O extends UnrollOptions>(
   cell: Cell<PN, SN>,
-  options: UnrollOptions & { readonly readout: { readonly output: number } },
-): E.Either<readonly LoopgradIssue[], Unrolled<PN | ReadoutParam, SN>>;
-export function unrollEither<PN extends string, SN extends string>(
-  cell: Cell<PN, SN>,
-  options: UnrollOptions,
-): E.Either<readonly LoopgradIssue[], Unrolled<PN, SN>>;
+  options: O,
+): E.Either<readonly LoopgradIssue[], Unrolled<UnrolledParam<PN, SN, O>, SN>>;
 export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<readonly LoopgradIssue[], Unrolled> {
   const bad: LoopgradIssue[] = [];
   if (!isDim(options.steps)) bad.push(issue('OptionError', ['unroll', 'steps'], `steps is ${String(options.steps)}; expected a positive integer`));
   if (options.readout !== undefined && !isDim(options.readout.output)) {
     bad.push(issue('OptionError', ['unroll', 'readout', 'output'], `readout.output is ${String(options.readout.output)}; expected a positive integer`));
   }
+  if (options.lossAt !== undefined && options.lossAt !== 'every' && options.lossAt !== 'last') {
+    bad.push(issue('OptionError', ['unroll', 'lossAt'], `lossAt is ${String(options.lossAt)}; expected 'every' or 'last'`));
+  }
+  const w = options.stepWeights;
+  if (w !== undefined) {
+    if (!Array.isArray(w) || w.length !== options.steps) {
+      bad.push(issue('OptionError', ['unroll', 'stepWeights'], `stepWeights has ${Array.isArray(w) ? w.length : 'no'} entries; expected one per step (${String(options.steps)})`));
+    } else {
+      const k = w.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+      if (k >= 0) bad.push(issue('OptionError', ['unroll', 'stepWeights', String(k)], `stepWeights[${k}] is ${String(w[k])}; expected a finite number`));
+    }
+  }
   if (bad.length > 0) return E.left(bad);
+  const resolved: ResolvedUnrollOptions = {
+    steps: options.steps,
+    ...(options.readout !== undefined ? { readout: { output: options.readout.output } } : {}),
+    loss: options.loss ?? { kind: 'mse' },
+    untied: options.untied ?? false,
+    lossAt: options.lossAt ?? 'every',
+    ...(w !== undefined ? { stepWeights: [...w] } : {}),
+    masked: options.masked ?? false,
+    learnInitialState: options.learnInitialState ?? false,
+  };
   const T = options.steps;
-  const lossSpec = options.loss ?? { kind: 'mse' };
+  const lossSpec = resolved.loss;
   const c = cell.graph;
   const t = new Tracer([cell.name, 'unroll'], new Map(cellPrimitives(cell)));
 
   const params: { name: string; shape: Shape; var: VarId }[] = [];
   const O = options.readout?.output ?? cell.outputSize;
+  const input = (name: string, shape: Shape): Sym => {
+    const s = t.input(shape, false, name);
+    params.push({ name, shape, var: s.id });
+    return s;
+  };
   const declare = (suffix: string) => {
-    const input = (name: string, shape: Shape): Sym => {
-      const s = t.input(shape, false, name + suffix);
-      params.push({ name: name + suffix, shape, var: s.id });
-      return s;
-    };
-    const cellParams = cell.params.map((p) => input(p.name, p.shape));
+    const cellParams = cell.params.map((p) => input(p.name + suffix, p.shape));
     const readout = options.readout === undefined
       ? undefined
-      : { w: input('readout.weight', [O, cell.outputSize]) as Mat, b: input('readout.bias', [O]) as Vec };
+      : { w: input('readout.weight' + suffix, [O, cell.outputSize]) as Mat, b: input('readout.bias' + suffix, [O]) as Vec };
     return { cellParams, readout };
   };
-  const shared = options.untied ? undefined : declare('');
-  const perStep = Array.from({ length: options.untied ? T : 0 }, (_, k) => declare(`@${k}`));
+  const shared = resolved.untied ? undefined : declare('');
+  const perStep = Array.from({ length: resolved.untied ? T : 0 }, (_, k) => declare(`@${k}`));
   const paramsAt = (k: number) => shared ?? perStep[k]!;
+  const learned = resolved.learnInitialState ? cell.state.map((s) => input(`init.${s.name}`, s.shape)) : [];
   const xs = Array.from({ length: T }, (_, k) => t.input([cell.inputSize], true, `x@${k}`));
   const targets = Array.from({ length: T }, (_, k) => t.input([O], true, `target@${k}`));
-  let state: Sym[] = cell.state.map((s) => t.input(s.shape, true, `${s.name}@init`));
-  const initialState = cell.state.map((s, k) => ({ name: s.name, shape: s.shape, var: state[k]!.id }));
+  const given: Sym[] = cell.state.map((s) => t.input(s.shape, true, `${s.name}@init`));
+  const initialState = cell.state.map((s, k) => ({ name: s.name, shape: s.shape, var: given[k]!.id }));
+  const masks = resolved.masked ? Array.from({ length: T }, (_, k) => t.input([1], true, `mask@${k}`)) : [];
+  let state: Sym[] = given;
 
   const states: VarId[][] = [];
   const outputs: VarId[] = [];
   const stepLosses: VarId[] = [];
   let total: Sym | undefined;
   withTracer(t, () => {
+    if (learned.length > 0) state = given.map((s, k) => op.add(s as Vec, learned[k]! as Vec));
+    // m_t as a per-example scalar (for the loss) and spread over a state field (for the carry)
+    const maskScalar = masks.map((m) => op.sum(m as Vec));
+    const spread = new Map<number, Mat>();
+    const maskOver = (m: Sym, n: number): Vec => {
+      if (!spread.has(n)) spread.set(n, op.fill([n, 1], 1));
+      return op.matvec(spread.get(n)!, m as Vec);
+    };
     for (let k = 0; k < T; k++) {
       // Replay the cell's eqns with its inputs bound to (params, x_t, s_{t−1}).
       const env: Sym[] = new Array(c.vars.length);
@@ -139,10 +214,22 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
         env[e.out] = t.emit(e.op, e.params as never, e.inputs.map((i) => env[i]), `${c.vars[e.out]!.label}@${k}`);
       }
       const outs = c.outputs.map((o) => env[o]!);
-      state = outs.slice(0, cell.state.length);
+      const next = outs.slice(0, cell.state.length);
+      state = resolved.masked
+        ? next.map((s, f) => {
+          const m = maskOver(masks[k]!, cell.state[f]!.shape[0]!);
+          return op.name(op.add(op.mul(m, s as Vec), op.mul(op.oneMinus(m), state[f]! as Vec)), `${cell.state[f]!.name}@${k}`);
+        })
+        : next;
       const o = outs[outs.length - 1]! as Vec;
       const y = readout ? op.linear(readout.w, o, readout.b) : o;
-      const ek = stepLoss(lossSpec, y, targets[k]! as Vec);
+      // which examples this step's loss counts: all, the valid ones, or the last (valid) one
+      const weight = resolved.lossAt === 'last'
+        ? resolved.masked ? (k < T - 1 ? op.sub(maskScalar[k]!, maskScalar[k + 1]!) : maskScalar[k]) : k === T - 1 ? undefined : null
+        : resolved.masked ? maskScalar[k] : undefined;
+      const c_k = resolved.stepWeights?.[k] ?? 1;
+      let ek: Sym = weight === null || c_k === 0 ? op.fill([], 0) : stepLoss(lossSpec, y, targets[k]! as Vec, weight);
+      if (c_k !== 1 && c_k !== 0) ek = op.scale(ek as Scalar, c_k);
       states.push(state.map((s) => s.id));
       outputs.push(y.id);
       stepLosses.push(ek.id);
@@ -155,15 +242,17 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
     cell,
     steps: T,
     loss: lossSpec,
+    options: resolved,
     graph: {
       vars: t.vars,
       eqns: t.eqns,
-      inputs: [...params.map((p) => p.var), ...xs.map((x) => x.id), ...targets.map((x) => x.id), ...initialState.map((s) => s.var)],
+      inputs: [...params.map((p) => p.var), ...xs.map((x) => x.id), ...targets.map((x) => x.id), ...initialState.map((s) => s.var), ...masks.map((m) => m.id)],
       outputs: [total!.id, ...stepLosses, ...outputs, ...state.map((s) => s.id)],
     },
     params,
     inputs: xs.map((x) => x.id),
     targets: targets.map((x) => x.id),
+    masks: masks.map((m) => m.id),
     initialState,
     states,
     outputs,
@@ -178,11 +267,10 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
  * @since 0.1.0
  * @category constructors
  */
-export function unroll<PN extends string, SN extends string>(
+export function unroll<PN extends string, SN extends string, const O extends UnrollOptions>(
   cell: Cell<PN, SN>,
-  options: UnrollOptions & { readonly readout: { readonly output: number } },
-): Unrolled<PN | ReadoutParam, SN>;
-export function unroll<PN extends string, SN extends string>(cell: Cell<PN, SN>, options: UnrollOptions): Unrolled<PN, SN>;
+  options: O,
+): Unrolled<UnrolledParam<PN, SN, O>, SN>;
 export function unroll(cell: Cell, options: UnrollOptions): Unrolled {
   return getOrThrow(unrollEither(cell, options));
 }
