@@ -37,6 +37,8 @@ export {
 } from './plan';
 export type { Dtype, MemoryPolicy } from './program';
 export { init, cloneParams, type InitOptions } from './init';
+export * as initializers from './initializers';
+export { initWith, initWithEither, schemes, type Initializer, type InitWithOptions, type PresetName, type Scheme } from './initializers';
 export {
   gradcheck,
   formatGradcheck,
