@@ -15,7 +15,7 @@ const norm = (g: Tensors): number => Math.hypot(...Object.values(g).flatMap((a) 
 const plain = (g: Tensors): Record<string, number[]> => Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Array.from(v)]));
 
 const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/torch/optim.json', import.meta.url)), 'utf8')) as {
-  clip: ({ kind: 'norm'; maxNorm: number; norm: number } | { kind: 'value'; clipValue: number })[] & { grads: Record<string, number[]>; clipped: Record<string, number[]> }[];
+  clip: ({ grads: Record<string, number[]>; clipped: Record<string, number[]> } & ({ kind: 'norm'; maxNorm: number; norm: number } | { kind: 'value'; clipValue: number }))[];
 };
 
 describe('globalNorm', () => {

@@ -98,6 +98,15 @@ const optionsArb: fc.Arbitrary<PlotOptions> = fc.record(
   { requiredKeys: [] },
 );
 
+describe('the well-formedness check itself', () => {
+  it('rejects unbalanced tags, repeated attributes, bare ampersands and forbidden characters', () => {
+    expect(parseXml('<svg a="1"><g/><text>a &amp; b</text></svg>')).toHaveLength(3);
+    for (const bad of ['<svg><g></svg>', '<svg a="1" a="2"/>', '<svg>a & b</svg>', '<svg>\u0001</svg>', '<svg/><svg/>', '<svg>a < b</svg>', '<svg x="<"/>']) {
+      expect(() => parseXml(bad), bad).toThrow();
+    }
+  });
+});
+
 describe('linePlot', () => {
   it('is well-formed XML without NaN or Infinity, with every point on the canvas, for any input', () => {
     fc.assert(
