@@ -1,6 +1,5 @@
 /**
- * Gradient-flow diagnostics: is ‖∂E/∂h_t‖ vanishing or exploding as it travels back in time,
- * and how saturated are a cell's gates?
+ * Gradient-flow diagnostics: whether ‖∂E/∂h_t‖ vanishes or explodes back in time; gate saturation.
  *
  * ```ts
  * const r = plan.valueAndGrad(params, batch);
@@ -100,7 +99,7 @@ export const summarizeFlowEither = (
     ...(exploding > 1 && exploding < Infinity ? [] : [issue('OptionError', ['summarizeFlow', 'exploding'], `exploding is ${exploding} but must be in (1, ∞)`)]),
   ];
   for (let t = 0; t < norms.length && issues.length < 3; t++) {
-    if (norms[t]! < 0) issues.push(issue('InputError', ['summarizeFlow', `norms[${t}]`], `norms[${t}] is ${norms[t]} but a norm is ≥ 0`));
+    if (Number.isFinite(norms[t]!) && norms[t]! < 0) issues.push(issue('InputError', ['summarizeFlow', `norms[${t}]`], `norms[${t}] is ${norms[t]} but a norm is ≥ 0`));
   }
   if (issues.length > 0) return E.left(issues);
 
@@ -109,9 +108,14 @@ export const summarizeFlowEither = (
   const ks: number[] = [], ys: number[] = [];
   for (let t = 0; t < T; t++) {
     const g = norms[t]!;
-    if (!Number.isFinite(g)) (nonFinite++, (latestNonFinite = t));
-    else if (g === 0) zeros++;
-    else if (g > 0) ks.push(T - 1 - t), ys.push(Math.log(g));
+    if (!Number.isFinite(g)) {
+      nonFinite++;
+      latestNonFinite = t;
+    } else if (g === 0) zeros++;
+    else {
+      ks.push(T - 1 - t);
+      ys.push(Math.log(g));
+    }
     if (leading && g === 0) leadingZeros++;
     else leading = false;
   }
@@ -121,7 +125,10 @@ export const summarizeFlowEither = (
   if (ks.length >= 2) {
     const kMean = ks.reduce((s, k) => s + k, 0) / ks.length, yMean = ys.reduce((s, y) => s + y, 0) / ys.length;
     let sky = 0, skk = 0;
-    for (let i = 0; i < ks.length; i++) (sky += (ks[i]! - kMean) * (ys[i]! - yMean)), (skk += (ks[i]! - kMean) ** 2);
+    for (let i = 0; i < ks.length; i++) {
+      sky += (ks[i]! - kMean) * (ys[i]! - yMean);
+      skk += (ks[i]! - kMean) ** 2;
+    }
     slope = sky / skk;
   }
   const lnChange = slope === null ? null : slope * (T - 1);

@@ -38,6 +38,14 @@ export {
 export type { Dtype, MemoryPolicy } from './program';
 export { init, cloneParams, type InitOptions } from './init';
 export * as initializers from './initializers';
+export * as optim from './optim';
+export type { AdamOptions, GradsOf, LearningRate, Optimizer, OptimizerName, OptState, RmspropOptions, SgdOptions, StepResult, Tensors } from './optim';
+export {
+  clipGradNorm, clipGradNormEither, clipGradValue, clipGradValueEither, globalNorm, globalNormEither,
+  type ClipNormOptions, type ClipNormResult, type ClipValueOptions,
+} from './clip';
+export { formatFlow, saturation, summarizeFlow, summarizeFlowEither, type FlowOptions, type FlowSummary, type FlowVerdict } from './flow';
+export { linePlot, linePlotEither, plotPalette, type PlotOptions, type PlotSeries } from './plot';
 export { initWith, initWithEither, schemes, type Initializer, type InitWithOptions, type PresetName, type Scheme } from './initializers';
 export {
   gradcheck,

@@ -193,8 +193,9 @@ const checkStep = (rule: Rule<{ readonly lr: LearningRate }>, params: Tensors, g
   let bad: LoopgradIssue[] | undefined;
   const report = (x: LoopgradIssue): void => void (bad ??= []).push(x);
   if (typeof state !== 'object' || state === null || state.optimizer !== rule.name || !Number.isInteger(state.step) || state.step < 0) {
-    return [issue('InputError', ['state'], `state is not a ${rule.name} state (with a step count ≥ 0); make one with this optimizer's init`)];
+    return [issue('InputError', ['state'], `state is not a state of ${rule.name} (with a step count ≥ 0); make one with this optimizer's init`)];
   }
+  if (typeof grads !== 'object' || grads === null) return [issue('InputError', ['grads'], `grads are ${show(grads)}; expected one array per parameter`)];
   for (const k in params) {
     const p = params[k]!, g = grads[k];
     if (g === undefined || g === null || typeof g.length !== 'number') {

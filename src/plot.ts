@@ -33,9 +33,9 @@ export interface PlotOptions {
   readonly yLabel?: string;
   /** A log₁₀ y axis with ticks at the decades (default false, a linear axis with "nice" ticks). */
   readonly logY?: boolean;
-  /** In pixels; default 640, at least 200. */
+  /** In pixels; default 640, at least 320. */
   readonly width?: number;
-  /** In pixels; default 360, at least 120. */
+  /** In pixels; default 360, at least 160. */
   readonly height?: number;
 }
 
@@ -161,7 +161,10 @@ const prepare = (s: PlotSeries, logY: boolean): Prepared => {
   for (let i = 0; i < s.values.length; i++) {
     const x = s.x === undefined ? i : s.x[i]!, y = s.values[i]!;
     if (Number.isFinite(x) && Number.isFinite(y) && (!logY || y > 0)) run.push([x, y]);
-    else if (run.length > 0) runs.push(run), (run = []);
+    else if (run.length > 0) {
+      runs.push(run);
+      run = [];
+    }
   }
   if (run.length > 0) runs.push(run);
   return { name: s.name, runs, total: s.values.length, drawn: runs.reduce((n, r) => n + r.length, 0) };
@@ -175,8 +178,8 @@ const validate = (series: readonly PlotSeries[], options: PlotOptions): readonly
       : [issue('OptionError', ['linePlot', 'options', key], `${key} is ${String(v)} but must be a finite number ≥ ${least}`)];
   };
   return [
-    ...size('width', 200),
-    ...size('height', 120),
+    ...size('width', 320),
+    ...size('height', 160),
     ...series.flatMap((s, i) =>
       s.x !== undefined && s.x.length !== s.values.length
         ? [issue('InputError', ['linePlot', `series ${i} (${s.name})`, 'x'], `x has ${s.x.length} entries but values has ${s.values.length}`)]
@@ -212,12 +215,18 @@ export const linePlotEither = (
   const ys = empty ? (logY ? logScale(1, 10) : linearScale(0, 1, 5, true, false)) : logY ? logScale(yMin, yMax) : linearScale(yMin, yMax, 5, true, false);
 
   // layout: title on top, legend on the right, tick labels and axis labels left and below
-  const notes = data.map((p) => (p.total === 0 ? 'no data' : p.drawn === p.total ? '' : `${p.total - p.drawn} of ${p.total} points not drawn`));
-  const legendChars = Math.floor((W * 0.3) / (font * 0.58));
-  const names = data.map((p) => clip(p.name, legendChars));
-  const legendW = data.length === 0 ? 0 : 30 + Math.max(...names.map((n) => textWidth(n, font)), ...notes.map((n) => textWidth(n, small)));
+  // the plot keeps at least 45% of the width; the legend takes at most 30%, longer names are cut
   const tickW = Math.max(...ys.ticks.map((t) => textWidth(t.label, font)), 0);
-  const x0 = 10 + (options.yLabel ? 18 : 0) + tickW + 8, x1 = W - (legendW > 0 ? legendW + 20 : 14);
+  const x0 = 10 + (options.yLabel ? 18 : 0) + tickW + 8;
+  const legendText = Math.max(24, Math.min(W * 0.3, W - x0 - W * 0.45 - 50));
+  const nameChars = Math.floor(legendText / (font * 0.58)), noteChars = Math.floor(legendText / (small * 0.58));
+  const names = data.map((p) => clip(p.name, nameChars));
+  const notes = data.map((p) => {
+    const long = `${p.total - p.drawn} of ${p.total} points not drawn`;
+    return p.total === 0 ? 'no data' : p.drawn === p.total ? '' : clip(long.length <= noteChars ? long : `${p.total - p.drawn}/${p.total} not drawn`, noteChars);
+  });
+  const legendW = data.length === 0 ? 0 : 30 + Math.max(...names.map((n) => textWidth(n, font)), ...notes.map((n) => textWidth(n, small)));
+  const x1 = W - (legendW > 0 ? legendW + 20 : 14);
   const y0 = options.title ? 34 : 14, y1 = H - 26 - (options.xLabel ? 18 : 0);
   const X = (v: number): number => x0 + Math.min(1, Math.max(0, xs.map(v))) * (x1 - x0);
   const Y = (v: number): number => y1 - Math.min(1, Math.max(0, ys.map(v))) * (y1 - y0);
@@ -236,7 +245,7 @@ export const linePlotEither = (
     marks.push(`<line x1="${px(x0 - 4)}" y1="${y}" x2="${px(x0)}" y2="${y}"/>`);
     labels.push(`<text x="${px(x0 - 6)}" y="${px(y1 - t.pos * (y1 - y0) + 4)}" text-anchor="end">${escapeXml(t.label)}</text>`);
   }
-  for (const m of ys.minor) marks.push(`<line x1="${px(x0 - 2)}" y1="${px(y1 - m * (y1 - y0))}" x2="${px(x0)}" y2="${px(y1 - m * (y1 - y0))}"/>`);
+  for (const m of ys.minor) marks.push(`<line x1="${px(x0 - 3)}" y1="${px(y1 - m * (y1 - y0))}" x2="${px(x0)}" y2="${px(y1 - m * (y1 - y0))}"/>`);
   for (const t of xs.ticks) {
     const x = px(x0 + t.pos * (x1 - x0));
     grid.push(`<line x1="${x}" y1="${px(y0)}" x2="${x}" y2="${px(y1)}"/>`);

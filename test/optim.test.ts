@@ -316,10 +316,11 @@ describe('errors name the field', () => {
       return E.isLeft(r) ? formatIssues(r.left) : 'no issues';
     };
     expect(issues({ w: f64(1, 2, 3) })).toBe('grads › b: grad b is missing; expected 1 numbers like param b');
+    expect(issues(undefined as never)).toBe('grads: grads are undefined; expected one array per parameter');
     expect(issues({ w: f64(1, 2), b: f64(1) })).toBe('grads › w: grad w has 2 numbers; expected 3 like param w');
     expect(issues({ w: f64(1, NaN, Infinity), b: f64(1) })).toBe('grads › w › 1: grad w[1] is NaN; expected a finite number');
     expect(issues({ w: f64(1, 2, 3), b: f64(1), c: f64(0) })).toBe('grads › c: grad c has no parameter; the params are: w, b');
-    expect(issues({ w: f64(1, 2, 3), b: f64(1) }, optim.sgd({ lr: 1 }).init(params))).toMatch(/^state: state is not a adam state/);
+    expect(issues({ w: f64(1, 2, 3), b: f64(1) }, optim.sgd({ lr: 1 }).init(params))).toMatch(/^state: state is not a state of adam/);
     expect(issues({ w: f64(1, 2, 3), b: f64(1) }, opt.init({ w: params.w }))).toBe('state › expAvg › b: state expAvg of b has no numbers; expected 1 (make the state with init on these params)\nstate › expAvgSq › b: state expAvgSq of b has no numbers; expected 1 (make the state with init on these params)');
     const thrown = (() => {
       try {

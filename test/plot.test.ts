@@ -80,6 +80,21 @@ const checkCoordinates = (els: readonly Element[], W: number, H: number): void =
   }
 };
 
+/** The frame (the axes path `M x0 y0 V y1 H x1`) has room, and every curve point lies in it. */
+const checkFrame = (els: readonly Element[]): void => {
+  const [x0, y0, y1, x1] = els.find((e) => e.name === 'path')!.attrs.d!.match(/^M(\S+) (\S+)V(\S+)H(\S+)$/)!.slice(1).map(Number) as [number, number, number, number];
+  expect(x1 - x0).toBeGreaterThan(10);
+  expect(y1 - y0).toBeGreaterThan(40);
+  const inFrame = (x: number, y: number): void => {
+    expect(x).toBeGreaterThanOrEqual(x0), expect(x).toBeLessThanOrEqual(x1);
+    expect(y).toBeGreaterThanOrEqual(y0), expect(y).toBeLessThanOrEqual(y1);
+  };
+  for (const el of els) {
+    if (el.name === 'circle') inFrame(Number(el.attrs.cx), Number(el.attrs.cy));
+    if (el.name === 'polyline') for (const pair of el.attrs.points!.split(' ')) inFrame(...(pair.split(',').map(Number) as [number, number]));
+  }
+};
+
 const texts = (els: readonly Element[]): string[] => els.filter((e) => e.name === 'text').map((e) => e.text);
 
 // ---------------------------------------------------------------------------------------------
@@ -94,7 +109,7 @@ const seriesArb: fc.Arbitrary<PlotSeries> = fc
   .record({ name: anyText, values: fc.array(anyNumber, { maxLength: 40 }), withX: fc.boolean(), xs: fc.array(anyNumber, { minLength: 40, maxLength: 40 }) })
   .map(({ name, values, withX, xs }) => (withX ? { name, values, x: xs.slice(0, values.length) } : { name, values }));
 const optionsArb: fc.Arbitrary<PlotOptions> = fc.record(
-  { title: anyText, xLabel: anyText, yLabel: anyText, logY: fc.boolean(), width: fc.integer({ min: 200, max: 1200 }), height: fc.integer({ min: 120, max: 800 }) },
+  { title: anyText, xLabel: anyText, yLabel: anyText, logY: fc.boolean(), width: fc.integer({ min: 320, max: 1200 }), height: fc.integer({ min: 160, max: 800 }) },
   { requiredKeys: [] },
 );
 
@@ -108,13 +123,14 @@ describe('the well-formedness check itself', () => {
 });
 
 describe('linePlot', () => {
-  it('is well-formed XML without NaN or Infinity, with every point on the canvas, for any input', () => {
+  it('is well-formed XML without NaN or Infinity, with every point on the canvas and in the frame, for any input', () => {
     fc.assert(
       fc.property(fc.array(seriesArb, { maxLength: 10 }), optionsArb, (series, options) => {
         const svg = linePlot(series, options);
         const els = parseXml(svg);
         expect(svg).not.toMatch(/NaN|Infinity/);
         checkCoordinates(els, options.width ?? 640, options.height ?? 360);
+        checkFrame(els);
         expect(linePlot(series, options)).toBe(svg); // deterministic
       }),
       { numRuns: 300 },
