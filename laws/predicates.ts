@@ -75,7 +75,7 @@ const gradsOf = <PN extends string, SN extends string>(u: Unrolled<PN, SN>, para
   };
 };
 
-const batchSizeOf = (u: Unrolled, batch: Batch): number => batch.inputs.length / (u.steps * u.cell.inputSize);
+const batchSizeOf = (u: Unrolled, batch: Batch): number => batch.inputs.length / (u.steps * u.inputSize);
 
 // ---------------------------------------------------------------------------------------------
 // 1. analytic gradient = finite differences
@@ -252,8 +252,9 @@ const stepsOf = <SN extends string>(batch: Batch<SN>, from: number, to: number, 
  */
 export const unrollEqualsLoop = <SN extends string>(cell: Cell<string, SN>, options: UnrollOptions, params: ParamValues<string>, batch: Batch<SN>): Verdict => {
   const law = 'unroll = hand-written loop';
+  if (cell.bidirectional !== undefined) return fail(law, `${cell.name} is bidirectional: its outputs depend on the future, so there is no step-by-step loop to compare with`);
   const T = options.steps, u = unroll(cell, options), one = unroll(cell, { ...options, steps: 1 });
-  const B = batchSizeOf(u, batch), I = cell.inputSize, O = u.outputSize;
+  const B = batchSizeOf(u, batch), I = u.inputSize, O = u.outputSize;
   const full = gradsOf(u, params, batch, B);
   const step = compile(one, { batch: B });
   const states: Record<string, Float64Array>[] = [copyRecord((batch.initialState ?? {}) as Record<string, ArrayLike<number>>)];
@@ -289,10 +290,11 @@ export const unrollEqualsLoop = <SN extends string>(cell: Cell<string, SN>, opti
  */
 export const continuation = <SN extends string>(cell: Cell<string, SN>, options: UnrollOptions, split: number, params: ParamValues<string>, batch: Batch<SN>): Verdict => {
   const law = 'continuation';
+  if (cell.bidirectional !== undefined) return fail(law, `${cell.name} is bidirectional: a prefix of the sequence cannot be continued`);
   const T = options.steps, T1 = split, T2 = T - split;
   if (T1 < 1 || T2 < 1) return pass(law, `nothing to split at ${split} of ${T}`);
   const whole = unroll(cell, options), first = unroll(cell, { ...options, steps: T1 }), second = unroll(cell, { ...options, steps: T2 });
-  const B = batchSizeOf(whole, batch), I = cell.inputSize, O = whole.outputSize;
+  const B = batchSizeOf(whole, batch), I = whole.inputSize, O = whole.outputSize;
   const part = (a: number, b: number): Pieces<SN> => stepsOf(batch, a, b, B, I, O);
   const all = gradsOf(whole, params, batch, B);
   const p1 = compile(first, { batch: B }), p2 = compile(second, { batch: B });

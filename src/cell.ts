@@ -73,6 +73,24 @@ export interface Cell<PN extends string = string, SN extends string = string> {
   readonly params: readonly Slot<PN>[];
   readonly state: readonly Slot<SN>[];
   readonly graph: Graph;
+  /** Set on a cell built by `bidirectional`: how the unroller pairs and merges its two directions. */
+  readonly bidirectional?: Bidirectional;
+}
+
+/** How a bidirectional cell merges the two directions' outputs at each step. @since 0.1.0 @category model */
+export type Merge = 'concat' | 'sum' | 'mean';
+
+/**
+ * Marks a cell as bidirectional. Its step reads [x_t; x_{T−1−t}] (so its graph's input is
+ * twice the sequence's input size) and returns [o^f_t; o^b_{T−1−t}], `forward` entries then
+ * `backward`; the unroller re-pairs them by time and merges o^f_t with o^b_t.
+ * @since 0.1.0
+ * @category model
+ */
+export interface Bidirectional {
+  readonly merge: Merge;
+  readonly forward: number;
+  readonly backward: number;
 }
 
 const CUSTOMS: unique symbol = Symbol('loopgrad.customs');

@@ -47,6 +47,11 @@ export const CellCodec = t.type({
     inputs: t.array(nat),
     outputs: t.array(nat),
   }),
+  // optional: only cells built by `bidirectional` have it
+  bidirectional: t.union([
+    t.type({ merge: t.keyof({ concat: null, sum: null, mean: null }, "'concat', 'sum' or 'mean'"), forward: nat, backward: nat }),
+    t.undefined,
+  ]),
 }, 'a cell object');
 
 /** Re-derives every var's shape and batchedness; names the first eqn that disagrees. */

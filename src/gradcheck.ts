@@ -115,16 +115,16 @@ export const gradcheck = <PN extends string, SN extends string>(
   const dtype = options.dtype ?? 'float64';
   const { rtol, atol } = { ...defaultTolerances[dtype], ...options };
   const eps = options.eps ?? (mode === 'full' ? 1e-6 : 1e-3);
-  const perExample = u.steps * u.cell.inputSize;
+  const perExample = u.steps * u.inputSize;
   const B = batch.inputs.length / perExample;
   if (!Number.isSafeInteger(B) || B < 1) {
-    throw new LoopgradError([issue('InputError', ['batch', 'inputs'], `inputs has ${batch.inputs.length} numbers, not a positive multiple of T ${u.steps} × I ${u.cell.inputSize} = ${perExample}`)]);
+    throw new LoopgradError([issue('InputError', ['batch', 'inputs'], `inputs has ${batch.inputs.length} numbers, not a positive multiple of T ${u.steps} × I ${u.inputSize} = ${perExample}`)]);
   }
   const analyticPlan = compile(u, { batch: B, dtype });
   const exact = dtype === 'float64' ? analyticPlan : compile(u, { batch: B, dtype: 'float64' });
 
   // Every checked quantity as a float64 copy, with where its analytic gradient lives.
-  const T = u.steps, I = u.cell.inputSize;
+  const T = u.steps, I = u.inputSize;
   const r = analyticPlan.valueAndGrad(params, batch);
   const entries: { name: string; shape: readonly number[]; value: Float64Array; grad: Float64Array; gates?: readonly string[] }[] = [];
   for (const p of u.params) {

@@ -8,8 +8,10 @@ export * as op from './op';
 export { Sym, type Mat, type Rank, type Scalar, type Vec } from './trace';
 export {
   defineCell,
+  type Bidirectional,
   type Cell,
   type CellDefinition,
+  type Merge,
   type CellFamily,
   type ParamShape,
   type ParamSyms,
@@ -20,6 +22,9 @@ export {
 } from './cell';
 export { builtin, gru, lstm, vanillaRelu, vanillaTanh, type RnnParam, type RnnSizes } from './builtin';
 export { CellCodec, decodeCell, encodeCell } from './codec';
+export {
+  bidirectional, bidirectionalEither, residual, residualEither, stack, stackEither, type BidirectionalOptions,
+} from './compose';
 export { cellPrimitives, withCustoms } from './cell';
 export { defineElementwise, definePrimitive, type ElementwiseDefinition, type PrimitiveDefinition } from './custom';
 export { jvpOf, primitiveGraph, sizesAt, vjpOf, type LinearizeOptions, type Values } from './linearize';

@@ -1,6 +1,7 @@
 /** Seeded initialisation schemes: Glorot, orthogonal (Haar), identity (IRNN), per gate block, for every param of a graph. */
 import * as E from 'fp-ts/Either';
 import { getOrThrow, issue, type LoopgradIssue } from './errors';
+import { layerHidden, pytorchFan } from './init';
 import { mulberry32, uniformArray } from './random';
 import { numel, showShape, type Shape } from './shape';
 import type { Unrolled } from './unroll';
@@ -435,8 +436,9 @@ export const initWithEither = <PN extends string>(
       ? [s.params[name], at('scheme', 'params', name)]
       : ruleAt >= 0 ? [s.rules![ruleAt]!.init, at('scheme', 'rules', String(ruleAt), 'init')] : [pytorchDefault, at('scheme')];
     const rows = p.shape[0] ?? 1;
-    const gates = !readout && p.shape.length === 2 && H !== undefined && rows % H === 0 ? rows / H : 1;
-    const ctx = { fan: readout ? u.cell.outputSize : H ?? u.cell.outputSize, gates };
+    const h = layerHidden(u.cell.sizes, name);
+    const gates = !readout && p.shape.length === 2 && h !== undefined && rows % h === 0 ? rows / h : 1;
+    const ctx = { fan: pytorchFan(u, p.name), gates };
     bad.push(...checkFit(init, p.shape, ctx, p.name, path));
     return { p, init, ctx };
   });

@@ -143,7 +143,7 @@ export const compileEither = <PN extends string, SN extends string>(
   if (dtype !== 'float32' && dtype !== 'float64') {
     return E.left([issue('OptionError', ['compile', 'dtype'], `dtype is ${String(dtype)}; expected 'float32' or 'float64'`)]);
   }
-  const T = u.steps, I = u.cell.inputSize, O = u.outputSize;
+  const T = u.steps, I = u.inputSize, O = u.outputSize;
   const fields = u.initialState;
   const prog = new Program({
     graph: u.graph,

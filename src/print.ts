@@ -43,7 +43,7 @@ export const printCell = (cell: Cell): string => {
   const ref = (v: VarId): string => (g.inputs.includes(v) ? g.vars[v]!.label : `%${v}`);
   const nState = cell.state.length;
   return [
-    `cell ${cell.name} (${sizes}) → output [${cell.outputSize}]`,
+    `cell ${cell.name} (${sizes}) → output [${cell.outputSize}]${cell.bidirectional ? `, bidirectional: x = [x_t; x_{T−1−t}], output = [fwd ${cell.bidirectional.forward}; bwd ${cell.bidirectional.backward}], merged by ${cell.bidirectional.merge}` : ''}`,
     `  params  ${cell.params.map((p) => `${p.name} ${showShape(p.shape)}`).join('  ')}`,
     `  in      x [${cell.inputSize}]  ${cell.state.map((s) => `${s.name} ${showShape(s.shape)}`).join('  ')}`,
     ...eqnLines(g, new Set()),

@@ -106,6 +106,8 @@ export interface Unrolled<PN extends string = string, SN extends string = string
   readonly stepLosses: readonly VarId[];
   /** E = Σ_t E_t. */
   readonly total: VarId;
+  /** Size of x_t (the cell's input size; half its step's input for a bidirectional cell). */
+  readonly inputSize: number;
   /** Size of y_t (and of target_t). */
   readonly outputSize: number;
 }
@@ -149,6 +151,9 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
       if (k >= 0) bad.push(issue('OptionError', ['unroll', 'stepWeights', String(k)], `stepWeights[${k}] is ${String(w[k])}; expected a finite number`));
     }
   }
+  if (cell.bidirectional !== undefined && options.masked) {
+    bad.push(issue('OptionError', ['unroll', 'masked'], `${cell.name} is bidirectional: masked (variable-length) batches would need each example reversed within its own length, which is not supported; pad to equal lengths or bucket by length`));
+  }
   if (bad.length > 0) return E.left(bad);
   const resolved: ResolvedUnrollOptions = {
     steps: options.steps,
@@ -166,7 +171,11 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
   const t = new Tracer([cell.name, 'unroll'], new Map(cellPrimitives(cell)));
 
   const params: { name: string; shape: Shape; var: VarId }[] = [];
-  const O = options.readout?.output ?? cell.outputSize;
+  const bi = cell.bidirectional;
+  /** Sizes of x_t and of o_t (a bidirectional step reads two inputs and returns both directions). */
+  const I = bi === undefined ? cell.inputSize : cell.inputSize / 2;
+  const oSize = bi === undefined ? cell.outputSize : bi.merge === 'concat' ? bi.forward + bi.backward : bi.forward;
+  const O = options.readout?.output ?? oSize;
   const input = (name: string, shape: Shape): Sym => {
     const s = t.input(shape, false, name);
     params.push({ name, shape, var: s.id });
@@ -176,14 +185,14 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
     const cellParams = cell.params.map((p) => input(p.name + suffix, p.shape));
     const readout = options.readout === undefined
       ? undefined
-      : { w: input('readout.weight' + suffix, [O, cell.outputSize]) as Mat, b: input('readout.bias' + suffix, [O]) as Vec };
+      : { w: input('readout.weight' + suffix, [O, oSize]) as Mat, b: input('readout.bias' + suffix, [O]) as Vec };
     return { cellParams, readout };
   };
   const shared = resolved.untied ? undefined : declare('');
   const perStep = Array.from({ length: resolved.untied ? T : 0 }, (_, k) => declare(`@${k}`));
   const paramsAt = (k: number) => shared ?? perStep[k]!;
   const learned = resolved.learnInitialState ? cell.state.map((s) => input(`init.${s.name}`, s.shape)) : [];
-  const xs = Array.from({ length: T }, (_, k) => t.input([cell.inputSize], true, `x@${k}`));
+  const xs = Array.from({ length: T }, (_, k) => t.input([I], true, `x@${k}`));
   const targets = Array.from({ length: T }, (_, k) => t.input([O], true, `target@${k}`));
   const given: Sym[] = cell.state.map((s) => t.input(s.shape, true, `${s.name}@init`));
   const initialState = cell.state.map((s, k) => ({ name: s.name, shape: s.shape, var: given[k]!.id }));
@@ -203,12 +212,29 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
       if (!spread.has(n)) spread.set(n, op.fill([n, 1], 1));
       return op.matvec(spread.get(n)!, m as Vec);
     };
+    // y_t and E_t from the output o_t: the readout, and the loss at the steps that have one
+    const head = (k: number, o: Vec): void => {
+      const { readout } = paramsAt(k);
+      const y = readout ? op.linear(readout.w, o, readout.b) : o;
+      // which examples this step's loss counts: all, the valid ones, or the last (valid) one
+      const weight = resolved.lossAt === 'last'
+        ? resolved.masked ? (k < T - 1 ? op.sub(maskScalar[k]!, maskScalar[k + 1]!) : maskScalar[k]) : k === T - 1 ? undefined : null
+        : resolved.masked ? maskScalar[k] : undefined;
+      const c_k = resolved.stepWeights?.[k] ?? 1;
+      let ek: Sym = weight === null || c_k === 0 ? op.fill([], 0) : stepLoss(lossSpec, y, targets[k]! as Vec, weight);
+      if (c_k !== 1 && c_k !== 0) ek = op.scale(ek as Scalar, c_k);
+      outputs.push(y.id);
+      stepLosses.push(ek.id);
+      total = total === undefined ? ek : op.add(total, ek);
+    };
+    const raw: Vec[] = [];
     for (let k = 0; k < T; k++) {
       // Replay the cell's eqns with its inputs bound to (params, x_t, s_{t−1}).
       const env: Sym[] = new Array(c.vars.length);
-      const { cellParams, readout } = paramsAt(k);
+      const { cellParams } = paramsAt(k);
+      const x = bi === undefined ? xs[k]! : op.concat(xs[k]! as Vec, xs[T - 1 - k]! as Vec);
       c.inputs.forEach((v, i) => {
-        env[v] = i < cellParams.length ? cellParams[i]! : i === cellParams.length ? xs[k]! : state[i - cellParams.length - 1]!;
+        env[v] = i < cellParams.length ? cellParams[i]! : i === cellParams.length ? x : state[i - cellParams.length - 1]!;
       });
       for (const e of c.eqns) {
         env[e.out] = t.emit(e.op, e.params as never, e.inputs.map((i) => env[i]), `${c.vars[e.out]!.label}@${k}`);
@@ -221,19 +247,16 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
           return op.name(op.add(op.mul(m, s as Vec), op.mul(op.oneMinus(m), state[f]! as Vec)), `${cell.state[f]!.name}@${k}`);
         })
         : next;
-      const o = outs[outs.length - 1]! as Vec;
-      const y = readout ? op.linear(readout.w, o, readout.b) : o;
-      // which examples this step's loss counts: all, the valid ones, or the last (valid) one
-      const weight = resolved.lossAt === 'last'
-        ? resolved.masked ? (k < T - 1 ? op.sub(maskScalar[k]!, maskScalar[k + 1]!) : maskScalar[k]) : k === T - 1 ? undefined : null
-        : resolved.masked ? maskScalar[k] : undefined;
-      const c_k = resolved.stepWeights?.[k] ?? 1;
-      let ek: Sym = weight === null || c_k === 0 ? op.fill([], 0) : stepLoss(lossSpec, y, targets[k]! as Vec, weight);
-      if (c_k !== 1 && c_k !== 0) ek = op.scale(ek as Scalar, c_k);
       states.push(state.map((s) => s.id));
-      outputs.push(y.id);
-      stepLosses.push(ek.id);
-      total = total === undefined ? ek : op.add(total, ek);
+      raw.push(outs[outs.length - 1]! as Vec);
+      if (bi === undefined) head(k, raw[k]!);
+    }
+    // a bidirectional cell's step k returned [o^f_k; o^b_{T−1−k}]: re-pair by time, then merge
+    if (bi !== undefined) {
+      for (let k = 0; k < T; k++) {
+        const f = op.slice(raw[k]!, 0, bi.forward), b = op.slice(raw[T - 1 - k]!, bi.forward, bi.backward);
+        head(k, bi.merge === 'concat' ? op.concat(f, b) : bi.merge === 'sum' ? op.add(f, b) : op.scale(op.add(f, b), 0.5));
+      }
     }
   });
   if (t.issues.length > 0) return E.left(t.issues);
@@ -258,6 +281,7 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
     outputs,
     stepLosses,
     total: total!.id,
+    inputSize: I,
     outputSize: O,
   });
 }
