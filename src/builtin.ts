@@ -50,9 +50,9 @@ export const gru = defineCell({
   step: (p, x, { h }) => {
     const [xr, xz, xn] = op.chunk(op.linear(p.weight_ih, x, p.bias_ih), 3);
     const [hr, hz, hn] = op.chunk(op.linear(p.weight_hh, h, p.bias_hh), 3);
-    const r = op.sigmoid(op.add(xr, hr));
-    const z = op.sigmoid(op.add(xz, hz));
-    const n = op.tanh(op.add(xn, op.mul(r, hn)));
+    const r = op.name(op.sigmoid(op.add(xr, hr)), 'r');
+    const z = op.name(op.sigmoid(op.add(xz, hz)), 'z');
+    const n = op.name(op.tanh(op.add(xn, op.mul(r, hn))), 'n');
     const next = op.add(op.mul(op.oneMinus(z), n), op.mul(z, h));
     return { state: { h: next }, output: next };
   },
@@ -72,7 +72,7 @@ export const lstm = defineCell({
   step: (p, x, { h, c }) => {
     const gates = op.add(op.linear(p.weight_ih, x, p.bias_ih), op.linear(p.weight_hh, h, p.bias_hh));
     const [gi, gf, gg, go] = op.chunk(gates, 4);
-    const i = op.sigmoid(gi), f = op.sigmoid(gf), g = op.tanh(gg), o = op.sigmoid(go);
+    const i = op.name(op.sigmoid(gi), 'i'), f = op.name(op.sigmoid(gf), 'f'), g = op.name(op.tanh(gg), 'g'), o = op.name(op.sigmoid(go), 'o');
     const cNext = op.add(op.mul(f, c), op.mul(i, g));
     const hNext = op.mul(o, op.tanh(cNext));
     return { state: { h: hNext, c: cNext }, output: hNext };

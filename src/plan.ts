@@ -88,8 +88,10 @@ export interface Plan<PN extends string, SN extends string> {
   readonly valueAndGrad: (params: ParamValues<PN>, batch: Batch<SN>) => GradResult<PN, SN>;
   /** {@link Plan.valueAndGrad} with problems as values. */
   readonly valueAndGradEither: (params: ParamValues<PN>, batch: Batch<SN>) => E.Either<readonly LoopgradIssue[], GradResult<PN, SN>>;
-  /** Forward only: loss, per-step outputs and final state. */
+  /** Forward only: loss, per-step outputs and final state; throws a `LoopgradError` on bad input. */
   readonly forward: (params: ParamValues<PN>, batch: Batch<SN>) => ForwardResult<SN>;
+  /** {@link Plan.forward} with problems as values. */
+  readonly forwardEither: (params: ParamValues<PN>, batch: Batch<SN>) => E.Either<readonly LoopgradIssue[], ForwardResult<SN>>;
 }
 
 /** Non-finite entries are reported, never computed with: at most this many per field. */
@@ -247,6 +249,17 @@ export const compileEither = <PN extends string, SN extends string>(
     });
     return E.right(result);
   };
+  const forwardEither = (params: ParamValues<PN>, batch: Batch<SN>): E.Either<readonly LoopgradIssue[], ForwardResult<SN>> => {
+    const bad = load(params, batch);
+    if (bad.length === 0) bad.push(...runForward());
+    if (bad.length > 0) return E.left(bad);
+    fwd.loss = v[valueAt[u.total]!]!;
+    for (let t = 0; t < T; t++) {
+      const from = valueAt[u.outputs[t]!]!;
+      for (let i = 0; i < B * O; i++) outputs[t * B * O + i] = v[from + i]!;
+    }
+    return E.right(fwd);
+  };
   return E.right({
     unrolled: u,
     batch: B,
@@ -254,17 +267,8 @@ export const compileEither = <PN extends string, SN extends string>(
     memory: { valueElements: v.length, gradElements: g.length, bytes: (v.length + g.length) * v.BYTES_PER_ELEMENT },
     valueAndGradEither,
     valueAndGrad: (params, batch) => getOrThrow(valueAndGradEither(params, batch)),
-    forward: (params, batch) => {
-      const bad = load(params, batch);
-      if (bad.length === 0) bad.push(...runForward());
-      if (bad.length > 0) getOrThrow(E.left(bad));
-      fwd.loss = v[valueAt[u.total]!]!;
-      for (let t = 0; t < T; t++) {
-        const from = valueAt[u.outputs[t]!]!;
-        for (let i = 0; i < B * O; i++) outputs[t * B * O + i] = v[from + i]!;
-      }
-      return fwd;
-    },
+    forwardEither,
+    forward: (params, batch) => getOrThrow(forwardEither(params, batch)),
   });
 };
 
