@@ -50,6 +50,7 @@ export {
   clipGradNorm, clipGradNormEither, clipGradValue, clipGradValueEither, globalNorm, globalNormEither,
   type ClipNormOptions, type ClipNormResult, type ClipValueOptions,
 } from './clip';
+export { formatGradientFlow, gateSaturation, gradientFlow, type GateSaturation, type GradientFlow } from './diagnostics';
 export { formatFlow, saturation, summarizeFlow, summarizeFlowEither, type FlowOptions, type FlowSummary, type FlowVerdict } from './flow';
 export { linePlot, linePlotEither, plotPalette, type PlotOptions, type PlotSeries } from './plot';
 export { initWith, initWithEither, schemes, type Initializer, type InitWithOptions, type PresetName, type Scheme } from './initializers';
