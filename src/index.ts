@@ -29,6 +29,8 @@ export { cellPrimitives, withCustoms } from './cell';
 export { defineElementwise, definePrimitive, type ElementwiseDefinition, type PrimitiveDefinition } from './custom';
 export { jvpOf, primitiveGraph, sizesAt, vjpOf, type LinearizeOptions, type Values } from './linearize';
 export { loss, type LossSpec } from './loss';
+export { addingProblem, charVocabulary, type Task, type TaskBatch } from './tasks';
+export { train, trainEither, type StepInfo, type TrainOptions, type TrainResult } from './train';
 export { tbptt, tbpttEither, type Tbptt, type TbpttOptions, type TbpttResult } from './tbptt';
 export { unroll, unrollEither, type ReadoutParam, type ResolvedUnrollOptions, type Unrolled, type UnrolledParam, type UnrollOptions } from './unroll';
 export {
