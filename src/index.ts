@@ -30,6 +30,7 @@ export { defineElementwise, definePrimitive, type ElementwiseDefinition, type Pr
 export { jvpOf, primitiveGraph, sizesAt, vjpOf, type LinearizeOptions, type Values } from './linearize';
 export { loss, type LossSpec } from './loss';
 export { addingProblem, charVocabulary, type Task, type TaskBatch } from './tasks';
+export { sample, sampleEither, type SampleOptions } from './sample';
 export { train, trainEither, type StepInfo, type TrainOptions, type TrainResult } from './train';
 export { tbptt, tbpttEither, type Tbptt, type TbpttOptions, type TbpttResult } from './tbptt';
 export { unroll, unrollEither, type ReadoutParam, type ResolvedUnrollOptions, type Unrolled, type UnrolledParam, type UnrollOptions } from './unroll';

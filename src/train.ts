@@ -55,8 +55,8 @@ export interface TrainOptions {
 }
 
 /** The outcome of {@link train}. @since 0.1.0 @category model */
-export interface TrainResult {
-  readonly params: Record<string, Float64Array>;
+export interface TrainResult<PN extends string = string> {
+  readonly params: { [K in PN]: Float64Array };
   readonly state: OptState;
   /** Loss and gradient norm (before clipping) of every step taken. */
   readonly history: { readonly loss: Float64Array; readonly gradNorm: Float64Array };
@@ -75,7 +75,7 @@ export interface TrainResult {
  */
 export const trainEither = <PN extends string>(
   plan: Plan<PN, string>, params: ParamValues<PN>, options: TrainOptions,
-): E.Either<readonly LoopgradIssue[], TrainResult> => {
+): E.Either<readonly LoopgradIssue[], TrainResult<PN>> => {
   const bad: LoopgradIssue[] = [];
   if (!Number.isSafeInteger(options.steps) || options.steps < 0) bad.push(issue('OptionError', ['train', 'steps'], `steps is ${String(options.steps)}; expected a non-negative integer`));
   for (const k of ['clipNorm', 'clipValue'] as const) {
@@ -86,8 +86,8 @@ export const trainEither = <PN extends string>(
   const p = cloneParams(params) as Record<string, Float64Array>;
   const state = options.state ?? options.optimizer.init(p);
   const loss = new Float64Array(options.steps), gradNorm = new Float64Array(options.steps);
-  const done = (steps: number, stopped?: { step: number; reason: string }): TrainResult => ({
-    params: p, state, history: { loss: loss.subarray(0, steps), gradNorm: gradNorm.subarray(0, steps) }, steps, ...(stopped ? { stopped } : {}),
+  const done = (steps: number, stopped?: { step: number; reason: string }): TrainResult<PN> => ({
+    params: p as { [K in PN]: Float64Array }, state, history: { loss: loss.subarray(0, steps), gradNorm: gradNorm.subarray(0, steps) }, steps, ...(stopped ? { stopped } : {}),
   });
   const firstField = plan.unrolled.cell.state[0]!.name;
   for (let step = 1; step <= options.steps; step++) {
@@ -123,5 +123,5 @@ export const trainEither = <PN extends string>(
  * @since 0.1.0
  * @category training
  */
-export const train = <PN extends string>(plan: Plan<PN, string>, params: ParamValues<PN>, options: TrainOptions): TrainResult =>
+export const train = <PN extends string>(plan: Plan<PN, string>, params: ParamValues<PN>, options: TrainOptions): TrainResult<PN> =>
   getOrThrow(trainEither(plan, params, options));
