@@ -328,8 +328,11 @@ export const draw = (init: Initializer, shape: Shape, rand: () => number, ctx: D
  *   `orthogonal(1, { perGate: false })`. Per block, every gate starts with the same scale and
  *   each W_hh block is an isometry.
  * - `irnn`: Le, Jaitly & Hinton 2015, for `builtin.vanilla({ nonlinearity: 'relu', … })`:
- *   W_hh = I, W_ih Gaussian N(0, 0.001²) (the paper's and Keras's mnist_irnn choice), biases 0;
- *   readout Glorot, bias 0 (a Keras Dense).
+ *   W_hh = I and biases 0, as in the paper; W_ih and the readout keep PyTorch's defaults. The
+ *   paper's W_ih ~ N(0, 0.001²) (also Keras's mnist_irnn) barely lets the inputs in at first:
+ *   on the adding problem at T = 100 (Adam lr 1e-3, batch 32, H = 32) it left the loss at 0.066
+ *   after 6,000 steps (baseline 0.083), where PyTorch's W_ih reached 0.003 by step 1,700. For
+ *   the paper's exact recipe: `{ rules: [{ match: 'weight_ih', init: normal(0.001) }, ...schemes.irnn.rules] }`.
  * @since 0.1.0
  * @category constructors
  */
@@ -347,12 +350,9 @@ export const schemes = {
   },
   irnn: {
     rules: [
-      { match: 'weight_ih', init: normal(0.001) },
       { match: 'weight_hh', init: identity() },
       { match: 'bias_ih', init: zeros },
       { match: 'bias_hh', init: zeros },
-      { match: 'readout.weight', init: glorotUniform() },
-      { match: 'readout.bias', init: zeros },
     ],
   },
 } as const satisfies Record<string, Scheme>;

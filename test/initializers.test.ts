@@ -169,12 +169,16 @@ describe('identity, constant', () => {
     expect(Array.from(draw(constant(-2), [4], mulberry32(0)))).toEqual([-2, -2, -2, -2]);
   });
 
-  it('irnn on the relu cell: weight_hh = I exactly, biases 0, weight_ih small Gaussian', () => {
+  it("irnn on the relu cell: weight_hh = I exactly, cell biases 0, weight_ih PyTorch's default", () => {
     const p = initWith(graph(cells.vanilla_relu!), 'irnn', { seed: 2 });
     expectScaledIdentity(p.weight_hh, H, 1, 0);
-    for (const b of [p.bias_ih, p.bias_hh, p['readout.bias']]) expect(Array.from(b)).toEqual(new Array(b.length).fill(0));
-    expect(Math.max(...p.weight_ih.map(Math.abs))).toBeLessThan(0.006);
-    expect(p.weight_ih.some((x) => x !== 0)).toBe(true);
+    for (const b of [p.bias_ih, p.bias_hh]) expect(Array.from(b)).toEqual(new Array(b.length).fill(0));
+    expect(Math.max(...p.weight_ih.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(H));
+    expect(Math.max(...p.weight_ih.map(Math.abs))).toBeGreaterThan(0.5 / Math.sqrt(H));
+    // the paper's recipe, spelt out
+    const paper = initWith(graph(cells.vanilla_relu!), { rules: [{ match: 'weight_ih', init: normal(0.001) }, ...schemes.irnn.rules] }, { seed: 2 });
+    expect(Math.max(...paper.weight_ih.map(Math.abs))).toBeLessThan(0.006);
+    expectScaledIdentity(paper.weight_hh, H, 1, 0);
   });
 });
 
