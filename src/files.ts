@@ -207,6 +207,33 @@ export const decodeModel = (json: unknown, file = 'model'): E.Either<readonly Lo
   });
 };
 
+/**
+ * A model file with new parameter values (a checkpoint): the same cell and sizes, the params
+ * nested as PyTorch's `tolist()` gives them, so it loads back with {@link decodeModel} (or into
+ * PyTorch with `load_state_dict`).
+ * @since 0.1.0
+ * @category destructors
+ */
+export const encodeModel = (m: Model, params: Readonly<Record<string, ArrayLike<number>>>): ModelFile => {
+  const shapeOf = (name: string): number[] => {
+    const p = m.cell.params.find((q) => q.name === name);
+    if (p !== undefined) return [...p.shape];
+    return name === 'readout.weight' ? [m.outputSize, m.cell.outputSize] : [m.outputSize];
+  };
+  const nested = (name: string) => nest(params[name]!, shapeOf(name));
+  return {
+    ...m.file,
+    params: {
+      weight_ih_l0: nested('weight_ih') as number[][],
+      weight_hh_l0: nested('weight_hh') as number[][],
+      bias_ih_l0: nested('bias_ih') as number[],
+      bias_hh_l0: nested('bias_hh') as number[],
+      'readout.weight': nested('readout.weight') as number[][],
+      'readout.bias': nested('readout.bias') as number[],
+    },
+  };
+};
+
 // ---------------------------------------------------------------------------------------------
 // data
 

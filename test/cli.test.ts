@@ -45,7 +45,7 @@ interface CliResult {
 }
 
 /** Runs the CLI in-process; a path not in `files` throws like `fs.readFileSync` does for a missing file. */
-const cli = (argv: readonly string[], extraFiles: Record<string, string> = {}): CliResult => {
+const cli = (argv: readonly string[], extraFiles: Record<string, string> = {}, written?: Record<string, string>): CliResult => {
   const files: Record<string, string> = { ...baseFiles, ...extraFiles };
   let stdout = '';
   let stderr = '';
@@ -68,6 +68,7 @@ const cli = (argv: readonly string[], extraFiles: Record<string, string> = {}): 
       }
       return text;
     },
+    ...(written ? { writeFile: (path: string, text: string) => { written[path] = text; } } : {}),
   });
   return { code, stdout, stderr };
 };
@@ -193,6 +194,42 @@ describe('loopgrad gradcheck', () => {
     const r = cli(['gradcheck', ...modelArgs('gru'), '--dtype', 'float32']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^gradcheck \(full, float32\b.*: ok\b/);
+  });
+});
+
+describe('loopgrad train', () => {
+  it('trains with a progress bar, writes checkpoints that load back, and the loss falls', () => {
+    const written: Record<string, string> = {};
+    const r = cli(['train', ...modelArgs('gru'), '--epochs', '40', '--lr', '0.05', '--clip-norm', '5', '--out', 'ckpt', '--checkpoint-every', '20'], {}, written);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { steps: number; firstLoss: number; finalLoss: number };
+    expect(out.steps).toBe(40);
+    expect(out.finalLoss).toBeLessThan(0.5 * out.firstLoss);
+    expect(r.stderr).toMatch(/^train {2}\[█*░*\] +\d+% {2}\d+\/40 {2}loss /m); // the bar, a line per tenth off a terminal
+    expect(r.stderr).toMatch(/train {2}done: loss [\d.]+ → [\d.]+ \(\d+s\)\n$/);
+    expect(Object.keys(written).sort()).toEqual(['ckpt/history.json', 'ckpt/model.json', 'ckpt/step-000020.json', 'ckpt/step-000040.json']);
+    const history = JSON.parse(written['ckpt/history.json']!) as { loss: number[] };
+    expect(history.loss).toHaveLength(40);
+    expect(history.loss[0]).toBe(out.firstLoss);
+    // the final model file is a valid model whose loss on the data is below the first loss
+    const again = cli(['grad', '--model', 'ckpt/model.json', '--data', 'gru.data.json'], { 'ckpt/model.json': written['ckpt/model.json']! });
+    expect(again.code).toBe(0);
+    expect((JSON.parse(again.stdout) as GradOutput).loss).toBeLessThan(out.finalLoss * 1.5);
+    expect(written['ckpt/step-000040.json']).toBe(written['ckpt/model.json']);
+  });
+
+  it('bad training options are usage errors naming the option', () => {
+    expect(cli(['train', ...modelArgs('gru'), '--lr=-1']).stderr).toBe('loopgrad train: --lr must be a positive number, not -1\n');
+    expect(cli(['train', ...modelArgs('gru'), '--clip-norm', 'big']).stderr).toBe('loopgrad train: --clip-norm must be a positive number, not big\n');
+    expect(cli(['train', ...modelArgs('gru'), '--optimizer', 'adagrad']).stderr).toBe('loopgrad train: --optimizer must be adam, sgd or rmsprop, not adagrad\n');
+    expect(cli(['train', ...modelArgs('gru'), '--epochs', '0']).stderr).toBe('loopgrad train: --epochs must be an integer from 1 to 1000000, not 0\n');
+    expect(cli(['train', ...modelArgs('gru'), '--epochs', '0']).code).toBe(2);
+  });
+
+  it('a diverging run stops and exits 1, saying where', () => {
+    const r = cli(['train', ...modelArgs('vanilla_tanh'), '--epochs', '50', '--optimizer', 'sgd', '--lr', '1e9']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/train {2}done: stopped at step \d+: /);
   });
 });
 

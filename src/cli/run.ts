@@ -1,12 +1,16 @@
 /**
  * The command line, as a function of its arguments and I/O (so tests run it in-process).
  * Every failure is a message and an exit code, never a stack trace:
- * 0 success, 1 a gradient check that failed, 2 bad usage or bad input, 70 an internal error.
+ * 0 success, 1 a gradient check that failed (or training that diverged), 2 bad usage or bad
+ * input, 70 an internal error.
  */
 import * as E from 'fp-ts/Either';
 import { parseArgs } from 'node:util';
 import { formatIssues, InternalError, LoopgradError, type LoopgradIssue } from '../errors';
-import { decodeData, decodeModel, nest, torchName, type DataSet, type Model } from '../files';
+import { decodeData, decodeModel, encodeModel, nest, torchName, type DataSet, type Model } from '../files';
+import * as optim from '../optim';
+import { trainEither } from '../train';
+import { progressBar } from './progress';
 import { formatGradcheck, gradcheck } from '../gradcheck';
 import { compile } from '../plan';
 import { printCell, printUnrolled } from '../print';
@@ -18,6 +22,10 @@ export interface CliIO {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly readFile: (path: string) => string;
+  /** Writes a file, creating its folder (needed by `train --out`). */
+  readonly writeFile?: (path: string, text: string) => void;
+  /** Whether stderr is a terminal (the progress bar redraws in place there). */
+  readonly stderrIsTTY?: boolean;
 }
 
 const USAGE = `usage: loopgrad <command> [options]
@@ -27,6 +35,10 @@ commands:
              print {"loss", "grads": {<param>: …, "inputs": …}, "dLoss_dh_norm": [T]} as JSON
   gradcheck  --model m.json --data d.json [--dtype float64|float32] [--mode full|direction]
              compare the gradients with central finite differences; exit 1 if they disagree
+  train      --model m.json --data d.json [--epochs N] [--optimizer adam|sgd|rmsprop] [--lr R]
+             [--clip-norm C] [--dtype float64|float32] [--out dir] [--checkpoint-every K]
+             train on the data (one batch, every epoch) with a progress bar; write
+             dir/step-<k>.json checkpoints (model files), dir/model.json and dir/history.json
   print      --model m.json [--steps T]
              print the cell's graph (or, with --steps, the unrolled graph)
   help       print this message
@@ -86,9 +98,59 @@ const accepts: Readonly<Record<string, readonly string[]>> = {
   grad: ['model', 'data', 'dtype'],
   gradcheck: ['model', 'data', 'dtype', 'mode'],
   print: ['model', 'steps'],
+  train: ['model', 'data', 'dtype', 'epochs', 'optimizer', 'lr', 'clip-norm', 'out', 'checkpoint-every'],
 };
 
+/** A positive number option (`--lr`, `--clip-norm`), or a usage error naming it. */
+const positive = (o: Record<string, string | undefined>, name: string, fallback?: number): number | undefined => {
+  const s = o[name];
+  if (s === undefined) return fallback;
+  const x = Number(s);
+  if (!(s.trim() !== '' && Number.isFinite(x) && x > 0)) throw new UsageError(`--${name} must be a positive number, not ${s}`);
+  return x;
+};
+const count = (o: Record<string, string | undefined>, name: string, fallback: number, max: number): number => {
+  const s = o[name];
+  if (s === undefined) return fallback;
+  if (!/^[1-9]\d*$/.test(s) || Number(s) > max) throw new UsageError(`--${name} must be an integer from 1 to ${max}, not ${s}`);
+  return Number(s);
+};
+
+const MAX_EPOCHS = 1_000_000;
+
 const commands: Record<string, (values: Record<string, string | undefined>, io: CliIO) => number> = {
+  train: (o, io) => {
+    const m = loadModel(io, o['model']);
+    const d = loadData(io, o['data'], m);
+    const epochs = count(o, 'epochs', 100, MAX_EPOCHS);
+    const every = count(o, 'checkpoint-every', Math.max(1, Math.ceil(epochs / 10)), MAX_EPOCHS);
+    const lr = positive(o, 'lr', 0.01)!;
+    const clipNorm = positive(o, 'clip-norm');
+    const name = o['optimizer'] ?? 'adam';
+    const optimizer = name === 'adam' ? optim.adamEither({ lr }) : name === 'sgd' ? optim.sgdEither({ lr }) : name === 'rmsprop' ? optim.rmspropEither({ lr }) : undefined;
+    if (optimizer === undefined) throw new UsageError(`--optimizer must be adam, sgd or rmsprop, not ${name}`);
+    const out = o['out'];
+    if (out !== undefined && io.writeFile === undefined) throw new InternalError('train --out needs a writeFile in the CLI I/O');
+    const write = (file: string, json: unknown): void => io.writeFile!(`${out}/${file}`, JSON.stringify(json) + '\n');
+    const u = unroll(m.cell, { steps: d.steps, readout: { output: m.outputSize } });
+    const plan = compile(u, { batch: d.batch, dtype: dtypeOf(o['dtype']) });
+    const bar = progressBar(epochs, 'train', { write: io.stderr, isTTY: io.stderrIsTTY ?? false });
+    const r = orFail(trainEither(plan, m.params, {
+      steps: epochs, optimizer: orFail(optimizer, 'bad optimizer options'), data: () => d, ...(clipNorm !== undefined ? { clipNorm } : {}),
+      onStep: (s) => {
+        bar.update(s.step, `loss ${s.loss.toPrecision(4)}`);
+        if (out !== undefined && s.step % every === 0) write(`step-${String(s.step).padStart(6, '0')}.json`, encodeModel(m, s.params));
+      },
+    }), 'training failed');
+    const losses = Array.from(r.history.loss);
+    bar.finish(r.stopped ? `stopped at step ${r.stopped.step}: ${r.stopped.reason}` : `loss ${losses[0]?.toPrecision(4)} → ${losses.at(-1)?.toPrecision(4)}`);
+    if (out !== undefined) {
+      write('model.json', encodeModel(m, r.params));
+      write('history.json', { loss: losses, gradNorm: Array.from(r.history.gradNorm), steps: r.steps, ...(r.stopped ? { stopped: r.stopped } : {}) });
+    }
+    io.stdout(JSON.stringify({ steps: r.steps, firstLoss: losses[0] ?? null, finalLoss: losses.at(-1) ?? null, ...(r.stopped ? { stopped: r.stopped } : {}) }) + '\n');
+    return r.stopped ? 1 : 0;
+  },
   grad: (o, io) => {
     const m = loadModel(io, o['model']);
     const d = loadData(io, o['data'], m);
@@ -145,7 +207,11 @@ export const runCli = (argv: readonly string[], io: CliIO): number => {
   try {
     const { values } = parseArgs({
       args: [...rest],
-      options: { model: { type: 'string' }, data: { type: 'string' }, dtype: { type: 'string' }, mode: { type: 'string' }, steps: { type: 'string' } },
+      options: {
+        model: { type: 'string' }, data: { type: 'string' }, dtype: { type: 'string' }, mode: { type: 'string' }, steps: { type: 'string' },
+        epochs: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, 'clip-norm': { type: 'string' }, out: { type: 'string' },
+        'checkpoint-every': { type: 'string' },
+      },
       strict: true,
       allowPositionals: false,
     });
