@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import * as E from 'fp-ts/Either';
 import { describe, expect, it } from 'vitest';
+import { countingTypedArrays } from './support/allocations';
 import { clipGradNorm, clipGradNormEither, clipGradValue, clipGradValueEither, globalNorm, globalNormEither } from '../src/clip';
 import { formatIssues, LoopgradError, type LoopgradIssue } from '../src/errors';
 import type { Tensors } from '../src/optim';
@@ -139,13 +140,7 @@ describe('PyTorch fixtures (torch.nn.utils, float64)', () => {
 
 describe('the in-place hot path', () => {
   it('allocates no typed arrays (counted by instrumenting the constructors)', () => {
-    const counts = { n: 0 };
-    const originals = { Float64Array, Float32Array };
-    class CountingF64 extends originals.Float64Array { constructor(...a: any[]) { super(...(a as [number])); counts.n++; } }
-    class CountingF32 extends originals.Float32Array { constructor(...a: any[]) { super(...(a as [number])); counts.n++; } }
-    try {
-      (globalThis as any).Float64Array = CountingF64;
-      (globalThis as any).Float32Array = CountingF32;
+    countingTypedArrays((counts) => {
       const grads = { a: new Float64Array(5).fill(3), b: new Float32Array(3).fill(-2) };
       counts.n = 0;
       clipGradNorm(grads, 1); // the pure form copies (the instrument works)
@@ -155,9 +150,6 @@ describe('the in-place hot path', () => {
       clipGradValue(grads, 0.1, { inPlace: true });
       globalNorm(grads);
       expect(counts.n).toBe(0);
-    } finally {
-      (globalThis as any).Float64Array = originals.Float64Array;
-      (globalThis as any).Float32Array = originals.Float32Array;
-    }
+    });
   });
 });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import * as E from 'fp-ts/Either';
 import { describe, expect, it } from 'vitest';
+import { countingTypedArrays } from './support/allocations';
 import { formatIssues, LoopgradError, type LoopgradIssue } from '../src/errors';
 import * as optim from '../src/optim';
 import type { Optimizer, OptState, Tensors } from '../src/optim';
@@ -228,13 +229,7 @@ describe('purity and the in-place fast path', () => {
   });
 
   it('stepInPlace allocates no typed arrays on the second call (counted by instrumenting the constructors)', () => {
-    const counts = { n: 0 };
-    const originals = { Float64Array, Float32Array };
-    class CountingF64 extends originals.Float64Array { constructor(...a: any[]) { super(...(a as [number])); counts.n++; } }
-    class CountingF32 extends originals.Float32Array { constructor(...a: any[]) { super(...(a as [number])); counts.n++; } }
-    try {
-      (globalThis as any).Float64Array = CountingF64;
-      (globalThis as any).Float32Array = CountingF32;
+    countingTypedArrays((counts) => {
       for (const opt of [...everyOptimizer(), optim.adam({ lr: (t) => 0.01 / (1 + t) })]) {
         const { params, grads } = mixed();
         counts.n = 0;
@@ -246,10 +241,7 @@ describe('purity and the in-place fast path', () => {
         opt.stepInPlace(params, grads, state);
         expect(counts.n, opt.name).toBe(0);
       }
-    } finally {
-      (globalThis as any).Float64Array = originals.Float64Array;
-      (globalThis as any).Float32Array = originals.Float32Array;
-    }
+    });
   });
 
   it('float32 parameters and gradients agree with float64 to float32 precision', () => {

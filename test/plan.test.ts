@@ -2,6 +2,7 @@
 // determinism, untouched inputs, and clear errors for bad input.
 import * as E from 'fp-ts/Either';
 import { describe, expect, it } from 'vitest';
+import { countingTypedArrays } from './support/allocations';
 import { builtin, compile, compileEither, formatIssues, gradcheck, init, unroll, unrollEither } from '../src/index';
 import { randomBatch as data } from './support/models';
 
@@ -22,14 +23,7 @@ describe('plans', () => {
   });
 
   it('a second training step allocates no typed arrays (counted by instrumenting the constructors)', () => {
-    const counts = { n: 0 };
-    const originals = { Float64Array, Float32Array };
-    // Every typed array made with `new`, or by subarray/slice/map (species constructors), is counted.
-    class CountingF64 extends originals.Float64Array { constructor(...a: any[]) { super(...(a as [number])); counts.n++; } }
-    class CountingF32 extends originals.Float32Array { constructor(...a: any[]) { super(...(a as [number])); counts.n++; } }
-    try {
-      (globalThis as any).Float64Array = CountingF64;
-      (globalThis as any).Float32Array = CountingF32;
+    countingTypedArrays((counts) => {
       for (const dtype of ['float64', 'float32'] as const) {
         for (const cell of [builtin.lstm({ input: 3, hidden: 8 }), builtin.gru({ input: 3, hidden: 8 })]) {
           const u = unroll(cell, { steps: 20, readout: { output: 2 } });
@@ -48,10 +42,7 @@ describe('plans', () => {
           expect(counts.n).toBe(0);
         }
       }
-    } finally {
-      (globalThis as any).Float64Array = originals.Float64Array;
-      (globalThis as any).Float32Array = originals.Float32Array;
-    }
+    });
   });
 
   it('is deterministic: repeated calls and separately compiled plans give bit-identical results', () => {
