@@ -75,6 +75,12 @@ export interface CompileOptions {
   readonly batch: number;
   readonly dtype?: Dtype;
   readonly memory?: MemoryPolicy;
+  /**
+   * Hoist the input projections W x_t of all steps out of the recurrence into one product
+   * over T·B rows, forward and backward (default true; the values are bit-identical either
+   * way, the gradients equal up to the order of a sum).
+   */
+  readonly hoist?: boolean;
 }
 
 /** A compiled unrolled graph. @since 0.1.0 @category model */
@@ -82,6 +88,8 @@ export interface Plan<PN extends string, SN extends string> {
   readonly unrolled: Unrolled<string, SN>;
   readonly batch: number;
   readonly dtype: Dtype;
+  /** How many groups of input projections `W x_t` were hoisted out of the recurrence. */
+  readonly hoisted: number;
   /** Elements held by the value and cotangent arenas (their sizes never change after compile). */
   readonly memory: { readonly valueElements: number; readonly gradElements: number; readonly bytes: number };
   /** Loss and all gradients; throws a `LoopgradError` on bad input or a non-finite loss. */
@@ -158,6 +166,7 @@ export const compileEither = <PN extends string, SN extends string>(
     probes: u.states.flat(),
     memory: options.memory ?? 'reuse',
     customs: cellPrimitives(u.cell),
+    ...(options.hoist === false ? { hoist: false } : {}),
   });
   const { values: v, grads: g, valueAt, gradAt } = prog;
   const contiguous = (vars: readonly number[], at: Int32Array, size: number): number => {
@@ -263,6 +272,7 @@ export const compileEither = <PN extends string, SN extends string>(
   return E.right({
     unrolled: u,
     batch: B,
+    hoisted: prog.hoisted,
     dtype,
     memory: { valueElements: v.length, gradElements: g.length, bytes: (v.length + g.length) * v.BYTES_PER_ELEMENT },
     valueAndGradEither,

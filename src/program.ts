@@ -41,7 +41,40 @@ export interface ProgramSpec {
   readonly memory?: MemoryPolicy;
   /** Rules of the custom primitives the graph uses. */
   readonly customs?: Customs;
+  /** Hoist input projections out of the recurrence (default true; see {@link hoistGroups}). */
+  readonly hoist?: boolean;
 }
+
+/**
+ * Input projections to hoist out of the recurrence: the eqns `matvec(A, x_t)` of every step,
+ * with A one shared (unbatched) input and each x_t a batched graph input, laid out one after
+ * another in the value arena (as the unroller's x_0 … x_{T−1} are). They do not depend on the
+ * state, so all T of them are one product over T·B rows, X [T·B, n] · Aᵀ, run once before the
+ * first step; and backward, dA = Σ_t dY_tᵀ X_t and dX = dY A are one product each after the
+ * reverse walk. The memory layout makes the batched kernel do this unchanged: the group is a
+ * "batch" of T·B examples. Each group: the eqn indices in time order.
+ */
+const hoistGroups = (g: Graph, valueAt: Int32Array, len: Int32Array, exclude: Uint8Array): number[][] => {
+  const isInput = new Uint8Array(g.vars.length);
+  for (const i of g.inputs) isInput[i] = 1;
+  const byMatrix = new Map<VarId, number[]>();
+  g.eqns.forEach((e, k) => {
+    if (e.op !== 'matvec') return;
+    const [a, x] = e.inputs as [VarId, VarId];
+    if (!isInput[a] || g.vars[a]!.batched || !isInput[x] || !g.vars[x]!.batched || exclude[e.out]) return;
+    const list = byMatrix.get(a) ?? [];
+    list.push(k);
+    byMatrix.set(a, list);
+  });
+  const groups: number[][] = [];
+  for (const ks of byMatrix.values()) {
+    if (ks.length < 2) continue;
+    const xs = ks.map((k) => g.eqns[k]!.inputs[1]!);
+    const n = len[xs[0]!]!;
+    if (xs.every((x, j) => valueAt[x] === valueAt[xs[0]!]! + j * n)) groups.push(ks);
+  }
+  return groups;
+};
 
 /** A zero-fill of a cotangent slot before its first accumulation. */
 interface ReverseStep {
@@ -90,6 +123,8 @@ export class Program {
   /** ‖∂loss/∂v‖ (Frobenius over the batch) of each probe, after `backward`. */
   readonly probeNorms: Float64Array;
   readonly hasBackward: boolean;
+  /** How many groups of input projections were hoisted out of the recurrence. */
+  readonly hoisted: number;
 
   private readonly orphanProbes: readonly number[];
   private readonly isWrt: Uint8Array;
@@ -140,8 +175,19 @@ export class Program {
     const valueAt = new Int32Array(nv).fill(-1);
     const values = new SlotAllocator();
     for (const i of g.inputs) valueAt[i] = values.alloc(len[i]!);
+    // vars with a life of their own (probes, seeds) are not hoisted
+    const exclude = new Uint8Array(nv);
+    for (const v of [...(spec.probes ?? []), ...(spec.seeds ?? [])]) exclude[v] = 1;
+    const groups = spec.hoist === false ? [] : hoistGroups(g, valueAt, len, exclude);
+    const groupOf = new Int32Array(g.eqns.length).fill(-1);
+    groups.forEach((ks, j) => ks.forEach((k) => (groupOf[k] = j)));
     g.eqns.forEach((e, k) => {
-      valueAt[e.out] = values.alloc(len[e.out]!);
+      const j = groupOf[k]!;
+      if (j >= 0 && groups[j]![0] === k) {
+        // the whole group's outputs, contiguous, written by the first member
+        const ks = groups[j]!, n = len[e.out]!, block = values.alloc(ks.length * n);
+        ks.forEach((m, t) => (valueAt[g.eqns[m]!.out] = block + t * n));
+      } else if (j < 0) valueAt[e.out] = values.alloc(len[e.out]!);
       for (const i of new Set(e.inputs)) {
         if (lastUse[i] === k && !persistent[i]) values.release(valueAt[i]!, len[i]!);
       }
@@ -159,7 +205,21 @@ export class Program {
       isSeed[v] = 1;
     }
     // A seeded input (a graph output that is also an input) starts from the caller's seed.
-    this.wrtZero = [...new Set(spec.wrt)].filter((w) => !isSeed[w]).flatMap((w) => [gradAt[w]!, len[w]!]);
+    const startZero = [...new Set(spec.wrt)].filter((w) => !isSeed[w]).flatMap((w) => [gradAt[w]!, len[w]!]);
+    // A hoisted group whose every member is differentiated keeps its outputs' cotangents in one
+    // block until its single VJP, after the reverse walk has reached every use.
+    const fusedBackward = groups.map((ks) => {
+      const xs = ks.map((k) => g.eqns[k]!.inputs[1]!), n = len[xs[0]!]!;
+      const xGrads = xs.every((x) => gradAt[x]! < 0) || xs.every((x, t) => gradAt[x] === gradAt[xs[0]!]! + t * n);
+      return xGrads && ks.every((k) => active[k]);
+    });
+    groups.forEach((ks, j) => {
+      if (!fusedBackward[j]) return;
+      const n = len[g.eqns[ks[0]!]!.out]!, block = grads.alloc(ks.length * n);
+      ks.forEach((k, t) => (gradAt[g.eqns[k]!.out] = block + t * n));
+      startZero.push(block, ks.length * n);
+    });
+    this.wrtZero = startZero;
     this.lossGrad = spec.loss !== undefined ? grads.alloc(1) : -1;
     if (spec.loss !== undefined) gradAt[spec.loss] = this.lossGrad;
     const probeIndex = new Map<VarId, number>();
@@ -171,8 +231,10 @@ export class Program {
     const siteOf = (k: number, gIn: readonly number[], gOut: number): Site => {
       const e = g.eqns[k]!;
       const out = g.vars[e.out]!;
+      // a hoisted group runs as one site over all its members' rows, at its first member
+      const j = groupOf[k]!, rows = j >= 0 ? groups[j]!.length : 1;
       return {
-        nb: out.batched ? B : 1,
+        nb: (out.batched ? B : 1) * rows,
         batch: B,
         inOff: e.inputs.map((i) => valueAt[i]!),
         inStride: e.inputs.map((i) => (g.vars[i]!.batched ? numel(g.vars[i]!.shape) : 0)),
@@ -195,6 +257,8 @@ export class Program {
         if (pi !== undefined) orphanProbes.push(pi);
         continue;
       }
+      const j = groupOf[k]!;
+      if (j >= 0 && fusedBackward[j] && groups[j]![0] !== k) continue; // run by the group's first member
       const gOut = gradAt[e.out]!;
       if (gOut < 0) throw new InternalError(`eqn ${k} (${e.op}) is active but its output has no cotangent`);
       const zero: number[] = [];
@@ -206,22 +270,26 @@ export class Program {
         }
         return gradAt[i]!;
       });
+      const unfused = j >= 0 && !fusedBackward[j];
       reverse.push({
-        site: siteOf(k, gIn, gOut),
+        site: unfused ? { ...siteOf(k, gIn, gOut), nb: B } : siteOf(k, gIn, gOut),
         rule: ruleOf(e, spec.customs),
         zero,
         probes: pi !== undefined ? [pi, gOut, len[e.out]!] : [],
       });
-      if (!isWrt[e.out] && !isSeed[e.out] && e.out !== spec.loss) grads.release(gOut, len[e.out]!);
+      if (!isWrt[e.out] && !isSeed[e.out] && e.out !== spec.loss && !(j >= 0 && fusedBackward[j])) grads.release(gOut, len[e.out]!);
     }
     // Probes at wanted inputs (e.g. an initial state) read the final cotangent.
     (spec.probes ?? []).forEach((p, i) => {
       if (isWrt[p]) orphanProbes.push(i);
     });
     this.gradAt = gradAt;
+    this.hoisted = groups.length;
     this.reverse = reverse;
-    this.forwardSites = g.eqns.map((_, k) => siteOf(k, [], -1));
-    this.forwardRules = g.eqns.map((e) => ruleOf(e, spec.customs));
+    // a hoisted group's later members were computed with its first
+    const runs = g.eqns.map((_, k) => k).filter((k) => groupOf[k]! < 0 || groups[groupOf[k]!]![0] === k);
+    this.forwardSites = runs.map((k) => siteOf(k, [], -1));
+    this.forwardRules = runs.map((k) => ruleOf(g.eqns[k]!, spec.customs));
     this.probeNorms = new Float64Array(spec.probes?.length ?? 0);
     this.orphanProbes = orphanProbes;
     this.isWrt = isWrt;

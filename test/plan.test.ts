@@ -3,7 +3,8 @@
 import * as E from 'fp-ts/Either';
 import { describe, expect, it } from 'vitest';
 import { countingTypedArrays } from './support/allocations';
-import { builtin, compile, compileEither, formatIssues, gradcheck, init, unroll, unrollEither } from '../src/index';
+import { builtin, compile, compileEither, formatIssues, getOrThrow, gradcheck, init, unroll, unrollEither } from '../src/index';
+import { mgu as mguFamily } from './support/mgu';
 import { randomBatch as data } from './support/models';
 
 describe('plans', () => {
@@ -116,5 +117,33 @@ describe('plans', () => {
     expect(formatIssues((compileEither(u, { batch: -1 }) as any).left)).toBe('compile › batch: batch is -1; expected a positive integer');
     expect(formatIssues((compileEither(u, { batch: 1, dtype: 'float16' as any }) as any).left)).toMatch(/dtype is float16; expected 'float32' or 'float64'/);
     expect(() => builtin.lstm({ input: 0, hidden: 3 })).toThrow(/lstm › sizes › input: size input is 0/);
+  });
+});
+
+describe('hoisted input projections', () => {
+  it.each([
+    ['lstm', builtin.lstm({ input: 3, hidden: 5 }), 1],
+    ['gru', builtin.gru({ input: 3, hidden: 5 }), 1],
+    ['vanilla', builtin.vanilla({ input: 3, hidden: 5 }), 1],
+  ] as const)('%s: W_ih x_t of all steps is one product; values bit-identical, gradients equal to rounding', (_n, cell, groups) => {
+    for (const B of [1, 3, 5]) {
+      const u = unroll(cell, { steps: 7, readout: { output: 2 } });
+      const params = init(u, { seed: 2 });
+      const batch = data(3, 7, B, 3, 2);
+      const fast = compile(u, { batch: B }), plain = compile(u, { batch: B, hoist: false });
+      expect(fast.hoisted).toBe(groups);
+      expect(plain.hoisted).toBe(0);
+      const a = fast.valueAndGrad(params, batch);
+      const lossA = a.loss, gradsA = Object.fromEntries(Object.entries(a.grads).map(([k, g]) => [k, Float64Array.from(g)])), xA = Float64Array.from(a.inputGrads);
+      const b = plain.valueAndGrad(params, batch);
+      expect(lossA).toBe(b.loss);
+      for (const [k, g] of Object.entries(gradsA)) g.forEach((x, i) => expect(Math.abs(x - b.grads[k as keyof typeof b.grads][i]!)).toBeLessThanOrEqual(1e-13 * Math.max(1, Math.abs(x))));
+      xA.forEach((x, i) => expect(Math.abs(x - b.inputGrads[i]!)).toBeLessThanOrEqual(1e-13 * Math.max(1, Math.abs(x))));
+    }
+  });
+
+  it('a matvec of the state is not hoisted (it depends on the previous step)', () => {
+    const u = unroll(getOrThrow(mguFamily.instantiate({ input: 2, hidden: 3 })), { steps: 4 });
+    expect(compile(u, { batch: 2 }).hoisted).toBe(0); // W [x; h]: the concat reads the state
   });
 });
