@@ -32,6 +32,7 @@ export { loss, type LossSpec } from './loss';
 export { addingProblem, charVocabulary, type Task, type TaskBatch } from './tasks';
 export { sample, sampleEither, type SampleOptions } from './sample';
 export { train, trainEither, type StepInfo, type TrainOptions, type TrainResult } from './train';
+export { checkpointed, checkpointedEither, type Checkpointed, type CheckpointOptions, type CheckpointResult } from './checkpoint';
 export { tbptt, tbpttEither, type Tbptt, type TbpttOptions, type TbpttResult } from './tbptt';
 export { unroll, unrollEither, type ReadoutParam, type ResolvedUnrollOptions, type Unrolled, type UnrolledParam, type UnrollOptions } from './unroll';
 export {
