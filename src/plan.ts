@@ -85,7 +85,7 @@ export interface CompileOptions {
 
 /** A compiled unrolled graph. @since 0.1.0 @category model */
 export interface Plan<PN extends string, SN extends string> {
-  readonly unrolled: Unrolled<string, SN>;
+  readonly unrolled: Unrolled<PN, SN>;
   readonly batch: number;
   readonly dtype: Dtype;
   /** How many groups of input projections `W x_t` were hoisted out of the recurrence. */
