@@ -13,7 +13,8 @@
 import * as E from 'fp-ts/Either';
 import { getOrThrow, InternalError, issue, type LoopgradIssue } from './errors';
 import { cellPrimitives } from './cell';
-import { Program, type Dtype, type MemoryPolicy } from './program';
+import { wasmKernelsAvailable, wasmKernelsUnavailableReason } from './kernels/wasm';
+import { Program, type Dtype, type KernelTier, type MemoryPolicy } from './program';
 import type { Buf } from './primitives/types';
 import { isDim, numel, showShape } from './shape';
 import type { Unrolled } from './unroll';
@@ -81,6 +82,12 @@ export interface CompileOptions {
    * way, the gradients equal up to the order of a sum).
    */
   readonly hoist?: boolean;
+  /**
+   * `auto` (default): the WebAssembly SIMD kernels where the runtime can compile them (Node,
+   * workers; not Chrome's main thread, which refuses to compile modules over 4 KB
+   * synchronously), else the typed-array kernels; `wasm` or `js` to choose.
+   */
+  readonly kernels?: KernelTier;
 }
 
 /** A compiled unrolled graph. @since 0.1.0 @category model */
@@ -90,6 +97,8 @@ export interface Plan<PN extends string, SN extends string> {
   readonly dtype: Dtype;
   /** How many groups of input projections `W x_t` were hoisted out of the recurrence. */
   readonly hoisted: number;
+  /** The kernel tier the plan runs on. */
+  readonly kernels: 'wasm' | 'js';
   /** Elements held by the value and cotangent arenas (their sizes never change after compile). */
   readonly memory: { readonly valueElements: number; readonly gradElements: number; readonly bytes: number };
   /** Loss and all gradients; throws a `LoopgradError` on bad input or a non-finite loss. */
@@ -153,6 +162,13 @@ export const compileEither = <PN extends string, SN extends string>(
   if (dtype !== 'float32' && dtype !== 'float64') {
     return E.left([issue('OptionError', ['compile', 'dtype'], `dtype is ${String(dtype)}; expected 'float32' or 'float64'`)]);
   }
+  const tier = options.kernels ?? 'auto';
+  if (tier !== 'auto' && tier !== 'wasm' && tier !== 'js') {
+    return E.left([issue('OptionError', ['compile', 'kernels'], `kernels is ${String(tier)}; expected 'auto', 'wasm' or 'js'`)]);
+  }
+  if (tier === 'wasm' && !wasmKernelsAvailable()) {
+    return E.left([issue('OptionError', ['compile', 'kernels'], `the WebAssembly SIMD kernels are unavailable here (${wasmKernelsUnavailableReason() ?? 'unknown reason'}); use kernels: 'auto' or 'js'`)]);
+  }
   const T = u.steps, I = u.inputSize, O = u.outputSize;
   const fields = u.initialState;
   const prog = new Program({
@@ -167,6 +183,7 @@ export const compileEither = <PN extends string, SN extends string>(
     memory: options.memory ?? 'reuse',
     customs: cellPrimitives(u.cell),
     ...(options.hoist === false ? { hoist: false } : {}),
+    ...(options.kernels !== undefined ? { kernels: options.kernels } : {}),
   });
   const { values: v, grads: g, valueAt, gradAt } = prog;
   const contiguous = (vars: readonly number[], at: Int32Array, size: number): number => {
@@ -273,6 +290,7 @@ export const compileEither = <PN extends string, SN extends string>(
     unrolled: u,
     batch: B,
     hoisted: prog.hoisted,
+    kernels: prog.kernels,
     dtype,
     memory: { valueElements: v.length, gradElements: g.length, bytes: (v.length + g.length) * v.BYTES_PER_ELEMENT },
     valueAndGradEither,

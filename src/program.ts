@@ -11,7 +11,8 @@
 import { InternalError } from './errors';
 import type { Graph, VarId } from './ir';
 import { ruleOf } from './primitives/table';
-import type { Buf, Customs, Rule, Site } from './primitives/types';
+import { createWasmArena, wasmKernelsUnavailableReason } from './kernels/wasm';
+import type { Buf, Customs, GemmHolder, Rule, Site } from './primitives/types';
 import { numel } from './shape';
 
 /** Element type of a plan's arenas. @since 0.1.0 @category model */
@@ -43,7 +44,16 @@ export interface ProgramSpec {
   readonly customs?: Customs;
   /** Hoist input projections out of the recurrence (default true; see {@link hoistGroups}). */
   readonly hoist?: boolean;
+  /**
+   * Kernel tier: `wasm` puts the arenas in a WebAssembly memory and runs the matrix products
+   * with the SIMD kernels; `js` keeps the typed-array kernels; `auto` (default) uses wasm where
+   * the runtime can compile it (Node, workers; not Chrome's main thread).
+   */
+  readonly kernels?: KernelTier;
 }
+
+/** Which kernels a plan runs. @since 0.1.0 @category model */
+export type KernelTier = 'auto' | 'wasm' | 'js';
 
 /**
  * Input projections to hoist out of the recurrence: the eqns `matvec(A, x_t)` of every step,
@@ -125,6 +135,8 @@ export class Program {
   readonly hasBackward: boolean;
   /** How many groups of input projections were hoisted out of the recurrence. */
   readonly hoisted: number;
+  /** The kernel tier this program runs on. */
+  readonly kernels: 'wasm' | 'js';
 
   private readonly orphanProbes: readonly number[];
   private readonly isWrt: Uint8Array;
@@ -228,6 +240,7 @@ export class Program {
     for (const w of spec.wrt) isWrt[w] = 1;
 
     const reverse: ReverseStep[] = [];
+    const gemm: GemmHolder = { gradBase: 0 }; // kernels filled in once the arenas exist
     const siteOf = (k: number, gIn: readonly number[], gOut: number): Site => {
       const e = g.eqns[k]!;
       const out = g.vars[e.out]!;
@@ -247,6 +260,7 @@ export class Program {
         params: e.params,
         gIn,
         gOut,
+        ...(e.op === 'matvec' ? { gemm } : {}),
       };
     };
     const orphanProbes: number[] = [];
@@ -293,8 +307,20 @@ export class Program {
     this.probeNorms = new Float64Array(spec.probes?.length ?? 0);
     this.orphanProbes = orphanProbes;
     this.isWrt = isWrt;
-    this.values = arena(spec.dtype, values.size);
-    this.grads = arena(spec.dtype, Math.max(grads.size, 1));
+    // one memory for both arenas, so a kernel can read values and write cotangents
+    const V = values.size, G = Math.max(grads.size, 1);
+    const wasm = spec.kernels === 'js' ? undefined : createWasmArena(V + G, spec.dtype);
+    if (spec.kernels === 'wasm' && wasm === undefined) throw new InternalError(`wasm kernels are unavailable here: ${wasmKernelsUnavailableReason() ?? 'the memory could not be allocated'}`);
+    if (wasm !== undefined) {
+      this.values = wasm.data.subarray(0, V);
+      this.grads = wasm.data.subarray(V, V + G);
+      gemm.kernels = wasm;
+      gemm.gradBase = V;
+    } else {
+      this.values = arena(spec.dtype, V);
+      this.grads = arena(spec.dtype, G);
+    }
+    this.kernels = wasm !== undefined ? 'wasm' : 'js';
   }
 
   /** Runs every eqn in order; graph inputs must already be written at `valueAt`. */

@@ -3,7 +3,7 @@
 import * as E from 'fp-ts/Either';
 import { describe, expect, it } from 'vitest';
 import { countingTypedArrays } from './support/allocations';
-import { builtin, compile, compileEither, formatIssues, getOrThrow, gradcheck, init, unroll, unrollEither } from '../src/index';
+import { builtin, compile, compileEither, formatIssues, getOrThrow, gradcheck, init, unroll, unrollEither, wasmKernelsAvailable } from '../src/index';
 import { mgu as mguFamily } from './support/mgu';
 import { randomBatch as data } from './support/models';
 
@@ -145,5 +145,39 @@ describe('hoisted input projections', () => {
   it('a matvec of the state is not hoisted (it depends on the previous step)', () => {
     const u = unroll(getOrThrow(mguFamily.instantiate({ input: 2, hidden: 3 })), { steps: 4 });
     expect(compile(u, { batch: 2 }).hoisted).toBe(0); // W [x; h]: the concat reads the state
+  });
+});
+
+describe('kernel tiers', () => {
+  it('Node runs the WebAssembly SIMD kernels by default', () => {
+    expect(wasmKernelsAvailable()).toBe(true);
+    const u = unroll(builtin.gru({ input: 2, hidden: 3 }), { steps: 3 });
+    expect(compile(u, { batch: 2 }).kernels).toBe('wasm');
+    expect(compile(u, { batch: 2, kernels: 'js' }).kernels).toBe('js');
+  });
+
+  it.each(['float64', 'float32'] as const)('%s: wasm and typed-array plans agree on loss and every gradient', (dtype) => {
+    const tol = dtype === 'float64' ? 1e-12 : 1e-5;
+    for (const cell of [builtin.lstm({ input: 5, hidden: 9 }), builtin.gru({ input: 3, hidden: 6 }), getOrThrow(mguFamily.instantiate({ input: 2, hidden: 7 }))]) {
+      for (const B of [1, 4, 7]) {
+        const u = unroll(cell, { steps: 6, readout: { output: 3 } });
+        const params = init(u, { seed: B });
+        const batch = data(B, 6, B, cell.inputSize, 3);
+        const js = compile(u, { batch: B, dtype, kernels: 'js' }).valueAndGrad(params, batch);
+        const jsLoss = js.loss, jsGrads = Object.fromEntries(Object.entries(js.grads).map(([k, g]) => [k, Float64Array.from(g)])), jsX = Float64Array.from(js.inputGrads);
+        const wasm = compile(u, { batch: B, dtype, kernels: 'wasm' }).valueAndGrad(params, batch);
+        expect(Math.abs(wasm.loss - jsLoss)).toBeLessThanOrEqual(tol * Math.max(1, jsLoss));
+        for (const [k, g] of Object.entries(jsGrads)) {
+          const norm = g.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+          g.forEach((x, i) => expect(Math.abs((wasm.grads as Record<string, ArrayLike<number>>)[k]![i]! - x), `${cell.name} ${k}[${i}]`).toBeLessThanOrEqual(tol * Math.max(1, norm)));
+        }
+        jsX.forEach((x, i) => expect(Math.abs(wasm.inputGrads[i]! - x)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(x))));
+      }
+    }
+  });
+
+  it('a bad tier is an option error', () => {
+    const e = compileEither(unroll(builtin.gru({ input: 2, hidden: 3 }), { steps: 3 }), { batch: 1, kernels: 'gpu' as never });
+    expect(E.isLeft(e) && formatIssues(e.left)).toBe("compile › kernels: kernels is gpu; expected 'auto', 'wasm' or 'js'");
   });
 });

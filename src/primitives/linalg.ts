@@ -172,8 +172,12 @@ export const matvec: Primitive<'matvec'> = {
     const [m, n] = s.inShape[0] as [number, number];
     const [ao, xo] = s.inOff as [number, number], [as, xs] = s.inStride as [number, number];
     let b = 0;
-    // a shared A and batched x: Y[B, m] = X[B, n] · Aᵀ, four examples × four rows at a time
-    if (as === 0 && xs === n && s.outStride === m) for (; b + 4 <= s.nb; b += 4) gemmXAt(v, s.outOff + b * m, ao, xo + b * n, m, n);
+    // a shared A and batched x: Y[B, m] = X[B, n] · Aᵀ: the plan's wasm kernel, or four examples × four rows at a time
+    if (as === 0 && xs === n && s.outStride === m) {
+      const wasm = s.gemm?.kernels;
+      if (wasm !== undefined) return wasm.nt(s.outOff, xo, ao, s.nb, m, n);
+      for (; b + 4 <= s.nb; b += 4) gemmXAt(v, s.outOff + b * m, ao, xo + b * n, m, n);
+    }
     for (; b < s.nb; b++) matvecInto(v, s.outOff + b * s.outStride, ao + b * as, xo + b * xs, m, n);
   },
   vjp: (v, g, s) => {
@@ -182,6 +186,13 @@ export const matvec: Primitive<'matvec'> = {
     const [ga, gx] = s.gIn as [number, number];
     if (as === 0 && xs === n && s.outStride === m) {
       // shared A, batched x: dA += dYᵀ X (the sum over the batch) and dX += dY A, blocked
+      const wasm = s.gemm?.kernels;
+      if (wasm !== undefined) {
+        const base = s.gemm!.gradBase;
+        if (ga >= 0) wasm.tnAcc(base + ga, base + s.gOut, xo, s.nb, m, n);
+        if (gx >= 0) wasm.nnAcc(base + gx, base + s.gOut, ao, s.nb, m, n);
+        return;
+      }
       if (ga >= 0) gemmDyTX(g, v, ga, s.gOut, xo, m, n, s.nb);
       if (gx >= 0) {
         let b = 0;

@@ -35,6 +35,28 @@ export interface Site<P = unknown> {
   readonly gIn: readonly number[];
   /** Cotangent offset of the output in the gradient arena. */
   readonly gOut: number;
+  /**
+   * The plan's WebAssembly GEMM kernels, when its arenas live in a wasm memory (filled in once
+   * the arenas exist; `kernels` stays undefined on the typed-array tier). Offsets passed to them
+   * are into the whole memory: values start at 0, cotangents at `gradBase`.
+   */
+  readonly gemm?: GemmHolder;
+}
+
+/** The GEMM kernels a site may use (see `src/kernels/wasm.ts`), element offsets. @since 0.1.0 @category model */
+export interface GemmKernels {
+  /** Y[r, i] = Σ_k X[r, k] A[i, k] (overwrites Y [rows, m]). */
+  readonly nt: (y: number, x: number, a: number, rows: number, m: number, n: number) => void;
+  /** dA[i, k] += Σ_r dY[r, i] X[r, k]. */
+  readonly tnAcc: (da: number, dy: number, x: number, rows: number, m: number, n: number) => void;
+  /** dX[r, k] += Σ_i dY[r, i] A[i, k]. */
+  readonly nnAcc: (dx: number, dy: number, a: number, rows: number, m: number, n: number) => void;
+}
+
+/** Where a plan's sites find its GEMM kernels, if any. @since 0.1.0 @category model */
+export interface GemmHolder {
+  kernels?: GemmKernels;
+  gradBase: number;
 }
 
 /** An input as the shape rule sees it: its shape and its label for messages. @since 0.1.0 @category model */
