@@ -15,7 +15,7 @@ import { caseArb } from './primitive-cases';
 import { cellRecipe, recipeCell, showRecipe, type RecipeBounds } from './random-cells';
 import {
   continuation, deterministic, float32MatchesFloat64, gradientMatchesFiniteDifferences, graphGradientMatchesFiniteDifferences,
-  jvpVjpAdjoint, lossAdditivity, serializationRoundTrip, unrollEqualsLoop, vjpIsLinear, weightSharing, type GraphCase, type Verdict,
+  jvpVjpAdjoint, lossAdditivity, plansAgree, serializationRoundTrip, unrollEqualsLoop, vjpIsLinear, weightSharing, type GraphCase, type Verdict,
 } from './predicates';
 
 /** Run settings shared by every checker. @since 0.1.0 @category model */
@@ -223,6 +223,7 @@ const gradientLaw: CellLaw = (_cell, _c, m, o) => gradientMatchesFiniteDifferenc
 const serializationLaw: CellLaw = (cell, _c, m) => serializationRoundTrip(cell, m.options, m.params, m.batch);
 const determinismLaw: CellLaw = (_cell, c, m) => deterministic(m.u, m.params, m.batch, c.batch);
 const precisionLaw: CellLaw = (_cell, c, m) => float32MatchesFloat64(m.u, m.params, m.batch, c.batch);
+const plansLaw: CellLaw = (cell, _c, m) => plansAgree(cell, m.options, m.params, m.batch);
 
 const cellProperty = (cell: Cell, options: CheckCellOptions, law: CellLaw) =>
   fc.property(cellCase(cell, options), (c) => holds(`cell ${cell.name} at ${JSON.stringify(c)}`, law(cell, c, materialize(cell, c), options)));
@@ -245,8 +246,8 @@ export const checkUnroll = <Z extends string>(cellOrFamily: Cell | CellFamily<Z,
  * Certifies a cell (or a cell family at `sizes`) with every law: its step graph through
  * {@link checkGraph} (laws 1–3), its unrolling through {@link checkUnroll} (laws 4–7), and on
  * unrolled cases law 1 (BPTT gradients = finite differences, every entry), law 8
- * (serialization round trip), law 9 (determinism) and law 10 (float32 = float64 within its
- * tolerance). Throws, with fast-check's shrunk counterexample and the law's report, when a
+ * (serialization round trip), law 9 (determinism), law 10 (float32 = float64 within its
+ * tolerance) and law 11 (plain, hoisted + wasm and checkpointed plans agree). Throws, with fast-check's shrunk counterexample and the law's report, when a
  * law fails.
  *
  * ```ts
@@ -264,6 +265,7 @@ export const checkCell = <Z extends string>(cellOrFamily: Cell | CellFamily<Z, s
   fc.assert(cellProperty(cell, options, serializationLaw), run);
   fc.assert(cellProperty(cell, options, determinismLaw), { ...run, numRuns: Math.max(1, Math.ceil(run.numRuns / 4)) });
   fc.assert(cellProperty(cell, options, precisionLaw), run);
+  fc.assert(cellProperty(cell, options, plansLaw), run);
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -283,7 +285,7 @@ export interface CheckRandomCellsOptions extends RunOptions, CaseBounds, RecipeB
  * @category checkers
  */
 export const checkRandomCells = (options: CheckRandomCellsOptions = {}): void => {
-  const laws = [gradientLaw, ...unrollLaws, serializationLaw, determinismLaw, precisionLaw];
+  const laws = [gradientLaw, ...unrollLaws, serializationLaw, determinismLaw, precisionLaw, plansLaw];
   fc.assert(fc.property(cellRecipe(options), cellCase(undefined, options), drawArb(2), (recipe, c, d) => {
     const cell = recipeCell(recipe);
     const what = `random cell ${showRecipe(recipe)} at ${JSON.stringify(c)}`;

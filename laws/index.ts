@@ -6,7 +6,7 @@
  */
 export {
   continuation, deterministic, float32MatchesFloat64, gradientMatchesFiniteDifferences, graphGradientMatchesFiniteDifferences, graphSizes,
-  jvpVjpAdjoint, lossAdditivity, serializationRoundTrip, unrollEqualsLoop, vjpIsLinear, weightSharing, type GraphCase, type Verdict,
+  jvpVjpAdjoint, lossAdditivity, plansAgree, serializationRoundTrip, unrollEqualsLoop, vjpIsLinear, weightSharing, type GraphCase, type Verdict,
 } from './predicates';
 export { caseMask, cellCase, type CaseBounds, type CellCase } from './arbitraries';
 export { cellRecipe, recipeCell, recipeOps, showRecipe, type CellRecipe, type RecipeBounds, type RecipeOp, type RecipeStep } from './random-cells';

@@ -1,9 +1,9 @@
 // The law suites: every law on every built-in cell and on a user cell; every primitive; and the
 // laws catching (and reporting) wrong gradients.
 import { describe, expect, it } from 'vitest';
-import { builtin, defineElementwise, definePrimitive, init, opTags, primitives, unroll, type CustomPrimitive } from 'loopgrad';
+import { builtin, defineCell, defineElementwise, definePrimitive, getOrThrow, init, op, opTags, primitives, unroll, type CustomPrimitive } from 'loopgrad';
 import fc from 'fast-check';
-import { cellRecipe, checkCell, checkPrimitive, checkRandomCells, gradientMatchesFiniteDifferences, recipeCell, recipeOps } from './index';
+import { cellRecipe, checkCell, checkPrimitive, checkRandomCells, gradientMatchesFiniteDifferences, plansAgree, recipeCell, recipeOps } from './index';
 import { mgu } from '../test/support/mgu';
 
 /** The message a failing checker throws (fast-check's report with the law's inside). */
@@ -16,7 +16,7 @@ const failure = (f: () => void): string => {
   return '';
 };
 
-describe('checkCell: all ten laws', () => {
+describe('checkCell: all eleven laws', () => {
   it.each([
     ['vanilla (tanh)', builtin.vanilla({ input: 2, hidden: 4 })],
     ['vanilla (relu)', builtin.vanilla({ input: 2, hidden: 4, nonlinearity: 'relu' })],
@@ -65,6 +65,33 @@ describe('gradientMatchesFiniteDifferences', () => {
     } finally {
       (primitives.sigmoid as { vjp: typeof original }).vjp = original;
     }
+  });
+});
+
+describe('plansAgree (law 11)', () => {
+  it('catches a kernel whose result depends on the plan it runs in (here: on the arena size)', () => {
+    // y = x · (1 + 1e-9 · [arena longer than 2500]): right in a small plan, wrong in a big one
+    const sneaky = definePrimitive({
+      name: 'sneaky', arity: 1, shape: (ins) => ins[0]!.shape, saves: { inputs: false, output: false },
+      forward: (v, s) => { const f = v.length > 2500 ? 1 + 1e-9 : 1; for (let i = 0; i < s.nb * s.outSize; i++) v[s.outOff + i] = f * v[s.inOff[0]! + i]!; },
+      vjp: (v, g, s) => { const f = v.length > 2500 ? 1 + 1e-9 : 1; for (let i = 0; i < s.nb * s.outSize; i++) g[s.gIn[0]! + i] += f * g[s.gOut + i]!; },
+      jvp: (_v, t, s) => { for (let i = 0; i < s.nb * s.outSize; i++) t[s.outOff + i] = t[s.inOff[0]! + i]!; },
+    });
+    const cell = getOrThrow(defineCell({
+      name: 'sneaky_rnn', sizes: ['input', 'hidden'],
+      params: ({ input: I, hidden: H }) => ({ W: [H, I + H], b: [H] }),
+      state: ({ hidden: H }) => ({ h: [H] }),
+      step: (p, x, { h }) => {
+        const next = op.tanh(op.call(sneaky, op.linear(p.W, op.concat(x, h), p.b)));
+        return { state: { h: next }, output: next };
+      },
+    }).instantiate({ input: 3, hidden: 8 }));
+    const options = { steps: 40, readout: { output: 2 } };
+    const u = unroll(cell, options);
+    const batch = { inputs: Float64Array.from({ length: 40 * 4 * 3 }, (_, i) => Math.sin(i)), targets: new Float64Array(40 * 4 * 2) };
+    const v = plansAgree(cell, options, init(u, { seed: 1 }), batch);
+    expect(v.ok).toBe(false);
+    expect(v.report).toMatch(/sneaky_rnn: (loss checkpointed|∂E\/∂θ, checkpointed vs plain)/);
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/Either';
 import {
-  cellPrimitives, compile, decodeCell, encodeCell, formatGradcheck, formatIssues, gradcheck, jvpOf, sizesAt, unroll, vjpOf,
+  cellPrimitives, checkpointed, compile, decodeCell, encodeCell, formatGradcheck, formatIssues, gradcheck, jvpOf, sizesAt, unroll, vjpOf,
   type Batch, type Cell, type Customs, type GradcheckOptions, type Graph, type ParamValues, type Unrolled, type UnrollOptions,
 } from 'loopgrad';
 
@@ -423,4 +423,37 @@ export const float32MatchesFloat64 = <PN extends string, SN extends string>(u: U
     }
   }
   return pass(law, `${u.cell.name}: loss and ${Object.keys(g64).length} gradients within float32 tolerance`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// 11. plan variants
+
+/**
+ * Law 11: every way of running a plan computes the same thing: the plain plan (typed-array
+ * kernels, nothing hoisted) against the default one (input projections hoisted, the WebAssembly
+ * kernels where available) and a checkpointed run (segments of ⌈T/2⌉ steps, recomputed in the
+ * backward pass): loss and every gradient to 1e-12 relative (float64; only the order of sums
+ * differs). Not for bidirectional cells (they cannot be cut into segments): those compare the
+ * first two only.
+ * @since 0.1.0
+ * @category predicates
+ */
+export const plansAgree = <SN extends string>(cell: Cell<string, SN>, options: UnrollOptions, params: ParamValues<string>, batch: Batch<SN>): Verdict => {
+  const law = 'plans agree (plain, hoisted + wasm, checkpointed)';
+  const u = unroll(cell, options);
+  const B = batchSizeOf(u, batch);
+  const plainPlan = compile(u, { batch: B, kernels: 'js', hoist: false }).valueAndGrad(params, batch);
+  const plain = { loss: plainPlan.loss, grads: copyRecord(plainPlan.grads), inputGrads: Float64Array.from(plainPlan.inputGrads) };
+  const fast = compile(u, { batch: B }).valueAndGrad(params, batch);
+  if (!(Math.abs(fast.loss - plain.loss) <= 1e-12 * Math.abs(plain.loss) + 1e-300)) return fail(law, `${cell.name}: loss of the default plan ${fmt(fast.loss)} vs plain ${fmt(plain.loss)}`);
+  const a = compareRecords(law, `${cell.name}: ∂E/∂θ, default plan vs plain`, copyRecord(fast.grads), plain.grads, 1e-12, 1e-15, ['default', 'plain']);
+  if (!a.ok) return a;
+  const x = compareRecords(law, `${cell.name}: ∂E/∂x, default plan vs plain`, { inputs: Float64Array.from(fast.inputGrads) }, { inputs: plain.inputGrads }, 1e-12, 1e-15, ['default', 'plain']);
+  if (!x.ok || cell.bidirectional !== undefined || options.steps < 2 || (options.lossAt ?? 'every') !== 'every' || options.stepWeights !== undefined) return x;
+  const ck = checkpointed(cell, {
+    steps: options.steps, every: Math.ceil(options.steps / 2), batch: B,
+    ...(options.readout ? { readout: options.readout } : {}), ...(options.loss ? { loss: options.loss } : {}), ...(options.masked ? { masked: true } : {}),
+  }).valueAndGrad(params, batch);
+  if (!(Math.abs(ck.loss - plain.loss) <= 1e-12 * Math.abs(plain.loss) + 1e-300)) return fail(law, `${cell.name}: loss checkpointed ${fmt(ck.loss)} vs plain ${fmt(plain.loss)}`);
+  return compareRecords(law, `${cell.name}: ∂E/∂θ, checkpointed vs plain`, ck.grads, plain.grads, 1e-12, 1e-15, ['checkpointed', 'plain']);
 };
