@@ -93,7 +93,7 @@ export {
   type LoopgradIssue,
 } from './errors';
 export { primitives } from './primitives/table';
-export type { Buf, CustomPrimitive, Customs, Domain, GemmHolder, GemmKernels, Operand, Primitive, Rule, Site } from './primitives/types';
+export type { Buf, CustomPrimitive, Customs, Domain, ElementwiseKernels, GemmHolder, GemmKernels, Operand, Primitive, Rule, Site } from './primitives/types';
 export { opTags, type BuiltinEqn, type CustomEqn, type Eqn, type Graph, type OpParams, type OpTag, type VarId, type VarInfo } from './ir';
 export { numel, sameShape, showShape, type Shape } from './shape';
 export { mulberry32 } from './random';

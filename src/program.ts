@@ -260,7 +260,7 @@ export class Program {
         params: e.params,
         gIn,
         gOut,
-        ...(e.op === 'matvec' ? { gemm } : {}),
+        gemm, // matvec and the element-wise rules use its kernels; the others ignore it
       };
     };
     const orphanProbes: number[] = [];
@@ -315,6 +315,9 @@ export class Program {
       this.values = wasm.data.subarray(0, V);
       this.grads = wasm.data.subarray(V, V + G);
       gemm.kernels = wasm;
+      gemm.elementwise = wasm;
+      gemm.values = this.values;
+      gemm.grads = this.grads;
       gemm.gradBase = V;
     } else {
       this.values = arena(spec.dtype, V);

@@ -1,8 +1,12 @@
 /**
  * The WebAssembly SIMD kernels (wasm/kernels.ts via src/kernels/wasm.ts) against plain loops:
- * every kernel, both dtypes, every size 1…17 in every dimension (all block remainders), some
- * larger shapes, unaligned offsets, and nothing written outside the output. Also: the arena's
- * views, and the committed src/kernels/wasm-binary.ts is what scripts/build-wasm.ts builds.
+ * every GEMM, both dtypes, every size 1…17 in every dimension (all block remainders), some
+ * larger shapes, unaligned offsets, and nothing written outside the output. The element-wise
+ * kernels: bit-exact against plain loops (arithmetic) or within a few ulp of Math.* (tanh,
+ * sigmoid) over counts 0…67, odd offsets and broadcast shapes, and position-independent (an
+ * element's result does not depend on where it sits in a run); the element-wise rules give the
+ * TS loops' results when they dispatch to them. Also: the arena's views, and the committed
+ * src/kernels/wasm-binary.ts is what scripts/build-wasm.ts builds.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +16,8 @@ import { describe, expect, it } from 'vitest';
 import { buildKernels, kernelsBinaryFile } from '../scripts/build-wasm';
 import { createWasmArena, decodeBase64, wasmKernelsAvailable, wasmKernelsUnavailableReason, type WasmArena, type WasmDtype } from '../src/kernels/wasm';
 import { kernelsWasmBase64 } from '../src/kernels/wasm-binary';
+import { add, mul, sigmoid, sub, tanh } from '../src/primitives/elementwise';
+import type { Buf, GemmHolder, Site } from '../src/primitives/types';
 
 type Kernel = 'nt' | 'tnAcc' | 'nnAcc';
 const kernels: readonly Kernel[] = ['nt', 'tnAcc', 'nnAcc'];
@@ -136,6 +142,8 @@ describe('wasm kernels', () => {
     }
   }
 
+  elementwiseTests();
+
   it('arenas: the view covers the whole memory from offset 0, and values and gradients can share one arena', () => {
     for (const [dtype, bpe] of [['float32', 4], ['float64', 8]] as const) {
       for (const elements of [0, 1, 8191, 8192, 8193, 100_000]) {
@@ -195,3 +203,281 @@ describe('wasm kernels', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// element-wise kernels
+
+type BinOp = 'add' | 'sub' | 'mul';
+const binOps: readonly BinOp[] = ['add', 'sub', 'mul'];
+type UnOp = 'tanh' | 'sigmoid';
+const unOps: readonly UnOp[] = ['tanh', 'sigmoid'];
+
+/** The TS reference for σ (as src/primitives/elementwise.ts computes it). */
+const sigma = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+const refUnary: Record<UnOp, (x: number) => number> = { tanh: Math.tanh, sigmoid: sigma };
+
+/** Rounding to the dtype: a plain loop over a Float32Array rounds every stored value. */
+const rounder = (dtype: WasmDtype): ((x: number) => number) => (dtype === 'float32' ? Math.fround : (x) => x);
+
+/** An f64 ulp of x (the spacing at |x|; the smallest subnormal at 0). */
+const ulp64 = (x: number): number => {
+  const a = Math.abs(x);
+  if (a < 2.2250738585072014e-308) return Number.MIN_VALUE;
+  return 2 ** (Math.floor(Math.log2(a)) - 52);
+};
+
+/** Element-wise results match, bit for bit (NaN matches NaN). */
+const expectSame = (got: number, want: number, what: string): void => {
+  if (!Object.is(got, want) && !(Number.isNaN(got) && Number.isNaN(want))) expect.fail(`${what}: got ${got}, expected ${want}`);
+};
+
+/** Everything in [0, end) outside [from, to) is as before. */
+const expectUntouched = (d: Buf, before: Buf, end: number, from: number, to: number, what: string): void => {
+  for (let i = 0; i < end; i++) {
+    if (i >= from && i < to) continue;
+    if (!Object.is(d[i], before[i])) expect.fail(`${what}: element ${i} outside the output changed`);
+  }
+};
+
+/** Binary forward over rows × n (strides 0 or n), checked bit for bit against a plain loop. */
+const checkBinary = (arena: WasmArena, op: BinOp, rows: number, n: number, as: number, bs: number, flat: boolean, seed: number, shift: number): void => {
+  const d = arena.data, next = rng(seed), R = rounder(arena.dtype);
+  const a = 1 + shift, b = a + Math.max(rows * as, n) + 3, y = b + Math.max(rows * bs, n) + 2 + shift, end = y + rows * n + 5;
+  for (let i = 0; i < end; i++) d[i] = next() * 4;
+  const before = d.slice(0, end);
+  if (flat) arena[op](y, a, b, rows * n);
+  else arena[`${op}Rows`](y, a, as, b, bs, rows, n);
+  const f = op === 'add' ? (p: number, q: number) => p + q : op === 'sub' ? (p: number, q: number) => p - q : (p: number, q: number) => p * q;
+  const what = `${arena.dtype} ${op}${flat ? '' : 'Rows'} rows=${rows} n=${n} as=${as} bs=${bs} shift=${shift}`;
+  if (flat) for (let i = 0; i < rows * n; i++) expectSame(d[y + i]!, R(f(before[a + i]!, before[b + i]!)), `${what} y[${i}]`);
+  else for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) expectSame(d[y + r * n + i]!, R(f(before[a + r * as + i]!, before[b + r * bs + i]!)), `${what} y[${r}, ${i}]`);
+  expectUntouched(d, before, end, y, y + rows * n, what);
+};
+
+/**
+ * VJP accumulation over rows × n: g[r·gs + i] (+|−)= dy[r, i] (· o[r·os + i]), against a plain
+ * loop in row order that rounds every step like the kernel (f32: the product, then the sum),
+ * bit for bit; gs = 0 is the broadcast reduction.
+ */
+const checkAcc = (arena: WasmArena, op: BinOp, rows: number, n: number, gs: number, os: number, flat: boolean, seed: number, shift: number): void => {
+  const d = arena.data, next = rng(seed), R = rounder(arena.dtype);
+  const o = 1 + shift, dy = o + Math.max(rows * os, n) + 3, g = dy + rows * n + 2 + shift, gLen = Math.max(rows * gs, n), end = g + gLen + 5;
+  for (let i = 0; i < end; i++) d[i] = next() * 4;
+  const before = d.slice(0, end), want = before.slice(g, g + gLen);
+  for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) {
+    const t = before[dy + r * n + i]!, at = r * gs + i;
+    want[at] = op === 'add' ? R(want[at]! + t) : op === 'sub' ? R(want[at]! - t) : R(want[at]! + R(t * before[o + r * os + i]!));
+  }
+  const name = op === 'add' ? 'accAdd' : op === 'sub' ? 'accSub' : 'accMul';
+  if (flat) {
+    if (op === 'mul') arena.accMul(g, dy, o, rows * n);
+    else arena[name as 'accAdd' | 'accSub'](g, dy, rows * n);
+  } else if (op === 'mul') arena.accMulRows(g, gs, dy, o, os, rows, n);
+  else arena[`${name as 'accAdd' | 'accSub'}Rows`](g, gs, dy, rows, n);
+  const what = `${arena.dtype} ${name}${flat ? '' : 'Rows'} rows=${rows} n=${n} gs=${gs} os=${os} shift=${shift}`;
+  for (let i = 0; i < gLen; i++) expectSame(d[g + i]!, want[i]!, `${what} g[${i}]`);
+  expectUntouched(d, before, end, g, g + gLen, what);
+};
+
+/** tanh / sigmoid's VJP from the saved output, bit for bit against the same operations in a loop. */
+const checkUnaryGrad = (arena: WasmArena, op: UnOp, count: number, seed: number, shift: number): void => {
+  const d = arena.data, next = rng(seed), R = rounder(arena.dtype);
+  const y = 1 + shift, dy = y + count + 3, g = dy + count + 2 + shift, end = g + count + 5;
+  for (let i = 0; i < end; i++) d[i] = next() * 2;
+  const before = d.slice(0, end);
+  if (op === 'tanh') arena.accTanhGrad(g, dy, y, count);
+  else arena.accSigmoidGrad(g, dy, y, count);
+  const what = `${arena.dtype} ${op} grad count=${count} shift=${shift}`;
+  for (let i = 0; i < count; i++) {
+    const yi = before[y + i]!, t = before[dy + i]!;
+    const dydx = op === 'tanh' ? R(1 - R(yi * yi)) : R(yi * R(1 - yi));
+    expectSame(d[g + i]!, R(before[g + i]! + R(dydx * t)), `${what} g[${i}]`);
+  }
+  expectUntouched(d, before, end, g, g + count, what);
+};
+
+/** Accuracy bound of tanh / sigmoid against Math.*: f64 ≤ 4 ulp; f32 ≤ 2e-7 relative. */
+const unaryError = (dtype: WasmDtype, got: number, want: number): number =>
+  dtype === 'float64' ? Math.abs(got - want) / ulp64(want) : Math.abs(got - want) / Math.max(Math.abs(want), 1e-30);
+const unaryBound = (dtype: WasmDtype): number => (dtype === 'float64' ? 4 : 2e-7);
+
+/** Runs tanh / sigmoid on xs (at an odd offset) and checks every result against Math.*; returns the worst error. */
+const checkUnary = (arena: WasmArena, op: UnOp, xs: ArrayLike<number>, shift: number): number => {
+  const d = arena.data, count = xs.length, x = 1 + shift, y = x + count + 3 + shift, end = y + count + 5;
+  for (let i = 0; i < end; i++) d[i] = 12345.5;
+  d.set(xs, x);
+  const inputs = d.slice(x, x + count), before = d.slice(0, end);
+  arena[op](y, x, count);
+  let worst = 0;
+  for (let i = 0; i < count; i++) {
+    const xi = inputs[i]!, got = d[y + i]!, want = refUnary[op](xi);
+    if (Number.isNaN(want) !== Number.isNaN(got)) expect.fail(`${arena.dtype} ${op}(${xi}) = ${got}, expected ${want}`);
+    if (Number.isNaN(want) || Object.is(got, want)) continue;
+    if (arena.dtype === 'float32' && Object.is(got, Math.fround(want))) continue;
+    const err = unaryError(arena.dtype, got, want);
+    if (!(err <= unaryBound(arena.dtype))) expect.fail(`${arena.dtype} ${op}(${xi}) = ${got}, expected ${want} (error ${err} > ${unaryBound(arena.dtype)})`);
+    worst = Math.max(worst, err);
+  }
+  expectUntouched(d, before, end, y, y + count, `${arena.dtype} ${op} count=${count}`);
+  return worst;
+};
+
+/** A hand-built site of an element-wise rule on values [0, V) and cotangents [V, …) of one arena. */
+interface EwCase { readonly nb: number; readonly n: number; readonly batched: readonly boolean[] }
+
+/**
+ * Runs a rule's forward and VJP twice on the same data, once through the wasm kernels (the site
+ * carries the arena as its holder) and once on the TS loops (no holder), and compares: bit for
+ * bit where the kernel does the same operations as the loop (f64 arithmetic), within 1e-14 for
+ * f64 tanh / sigmoid (their values a few ulp apart, then the VJP), and within 1e-6 in f32 (the
+ * TS loop rounds only once per statement).
+ */
+const checkRule = (arena: WasmArena, name: BinOp | UnOp, { nb, n, batched }: EwCase, seed: number): void => {
+  const rule = ({ add, sub, mul, tanh, sigmoid } as const)[name] as unknown as { forward: (v: Buf, s: Site) => void; vjp: (v: Buf, g: Buf, s: Site) => void };
+  const arity = name === 'tanh' || name === 'sigmoid' ? 1 : 2;
+  const d = arena.data, next = rng(seed);
+  const outBatched = batched.slice(0, arity).some((b) => b) || nb === 1;
+  const len = (b: boolean): number => (b ? nb * n : n);
+  // values: inputs, output; gradients at V: dy, then each input's cotangent
+  let at = 3;
+  const inOff = batched.slice(0, arity).map((b) => { const o = at; at += len(b) + 1; return o; });
+  const outOff = at; at += len(outBatched) + 2;
+  const V = at + 1;
+  let ga = 1;
+  const gOut = ga; ga += len(outBatched) + 1;
+  const gIn = batched.slice(0, arity).map((b) => { const o = ga; ga += len(b) + 3; return o; });
+  const end = V + ga + 4;
+  const site = (holder?: GemmHolder): Site => ({
+    nb: outBatched ? nb : 1, batch: nb, inOff, inStride: batched.slice(0, arity).map((b) => (b ? n : 0)),
+    inShape: inOff.map(() => [n]), inSize: inOff.map(() => n), outOff, outStride: outBatched ? n : 0, outShape: [n], outSize: n,
+    params: undefined, gIn, gOut, ...(holder !== undefined ? { gemm: holder } : {}),
+  });
+  for (let i = 0; i < end; i++) d[i] = next() * 2;
+  const init = d.slice(0, end);
+  const v = d.subarray(0, V), g = d.subarray(V, end);
+  const runOnce = (holder?: GemmHolder): Buf => {
+    d.set(init);
+    const s = site(holder);
+    rule.forward(v, s);
+    rule.vjp(v, g, s);
+    return d.slice(0, end);
+  };
+  const wasm = runOnce({ kernels: arena, elementwise: arena, values: v, grads: g, gradBase: V });
+  // the TS loops: no holder, or a holder whose arenas are not the buffers passed (a JVP's tangents)
+  const js = runOnce(seed % 2 === 0 ? undefined : { kernels: arena, elementwise: arena, values: d.subarray(0, V), grads: g, gradBase: V });
+  const exact = arena.dtype === 'float64' && arity === 2;
+  for (let i = 0; i < end; i++) {
+    const what = `${arena.dtype} ${name} nb=${nb} n=${n} batched=${batched.slice(0, arity).join(',')}: element ${i}`;
+    if (exact) { expectSame(wasm[i]!, js[i]!, what); continue; }
+    // values are O(1): a cotangent built from a y a few ulp off may cancel, so the tolerance is on the scale of the terms
+    const tol = (arena.dtype === 'float64' ? 1e-14 : 1e-6) * Math.max(1, Math.abs(js[i]!));
+    if (!(Math.abs(wasm[i]! - js[i]!) <= tol)) expect.fail(`${what}: wasm ${wasm[i]} vs js ${js[i]}`);
+  }
+};
+
+function elementwiseTests(): void {
+  for (const dtype of dtypes) {
+    const arena = createWasmArena(1 << 22, dtype)!;
+    const counts = Array.from({ length: 68 }, (_, i) => i);
+
+    it(`add/sub/mul ${dtype}: contiguous runs of 0…67 and rows × n with shared operands, bit for bit against plain loops`, () => {
+      expect(arena).toBeDefined();
+      let seed = 7;
+      for (const op of binOps) {
+        for (const count of counts) for (const shift of [0, 1, 3]) checkBinary(arena, op, 1, count, 0, 0, true, seed++, shift);
+        for (let rows = 0; rows <= 9; rows++) for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33]) {
+          for (const [as, bs] of [[n, n], [n, 0], [0, n], [0, 0]] as const) checkBinary(arena, op, rows, n, as, bs, false, seed++, seed & 3);
+        }
+      }
+    });
+
+    it(`accAdd/accSub/accMul ${dtype}: contiguous, per-row and broadcast reductions (g [n] += Σ_rows), bit for bit against plain loops`, () => {
+      let seed = 11;
+      for (const op of binOps) {
+        for (const count of counts) for (const shift of [0, 1, 2]) checkAcc(arena, op, 1, count, 0, 0, true, seed++, shift);
+        for (let rows = 0; rows <= 9; rows++) for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33]) {
+          for (const [gs, os] of [[n, n], [n, 0], [0, n], [0, 0]] as const) checkAcc(arena, op, rows, n, gs, op === 'mul' ? os : 0, false, seed++, seed & 3);
+        }
+        fc.assert(fc.property(
+          fc.record({ rows: fc.integer({ min: 0, max: 40 }), n: fc.integer({ min: 0, max: 70 }), gShared: fc.boolean(), oShared: fc.boolean(), seed: fc.integer(), shift: fc.integer({ min: 0, max: 3 }) }),
+          (c) => checkAcc(arena, op, c.rows, c.n, c.gShared ? 0 : c.n, c.oShared && op === 'mul' ? 0 : c.n, false, c.seed, c.shift),
+        ), { numRuns: 100 });
+      }
+    });
+
+    it(`accTanhGrad/accSigmoidGrad ${dtype}: counts 0…67 at odd offsets, bit for bit against plain loops`, () => {
+      let seed = 13;
+      for (const op of unOps) for (const count of [...counts, 128, 1001]) for (const shift of [0, 1, 3]) checkUnaryGrad(arena, op, count, seed++, shift);
+    });
+
+    for (const op of unOps) {
+      it(`${op} ${dtype}: within ${dtype === 'float64' ? '4 ulp' : '2e-7 relative'} of Math.* over millions of points and the edge cases; NaN in, NaN out`, () => {
+        const edges = [0, -0, Number.MIN_VALUE, -Number.MIN_VALUE, 1e-310, -1e-310, 2.2250738585072014e-308, 1e-300, -1e-300, 1e-20, -1e-20, 1e-8, -1e-8,
+          0.5, -0.5, 0.625, -0.625, Math.log(2) / 2, -Math.log(2) / 2, 0.3465, 1, -1, 19.999, 20, -20, 20.001, 36, -36, 40, 88, -88, 104, -104,
+          354, -354, 700, -700, 709.78, 709.79, -708.4, -745.1, -745.2, -746, 1000, -1000, 1e300, -1e300, Number.MAX_VALUE, -Number.MAX_VALUE,
+          Infinity, -Infinity, NaN, -NaN, 1.7976931348623157e308];
+        for (let around = 0; around < 1; around++) {
+          // near each branch point: the nextafter neighbours
+          const near: number[] = [];
+          for (const e of [0.5, 0.625, Math.log(2) / 2, 20]) for (let k = -4; k <= 4; k++) { near.push(e + k * ulp64(e), -(e + k * ulp64(e))); }
+          edges.push(...near);
+        }
+        for (let count = 0; count <= 67; count++) checkUnary(arena, op, edges.slice(0, count), count & 3);
+        checkUnary(arena, op, edges, 1);
+        const next = rng(dtype === 'float64' ? 99 : 98);
+        const N = 1 << 20, xs = new Float64Array(N);
+        const ranges: readonly (readonly [number, number, 'lin' | 'log'])[] = [[-1, 1, 'lin'], [-0.7, 0.7, 'lin'], [-25, 25, 'lin'], [-800, 800, 'lin'], [-40, 4, 'log']];
+        let worst = 0;
+        for (const [lo, hi, kind] of ranges) {
+          for (let i = 0; i < N; i++) {
+            const u = next();
+            xs[i] = kind === 'lin' ? lo + ((u + 1) / 2) * (hi - lo) : Math.sign(next()) * Math.exp(lo + ((u + 1) / 2) * (hi - lo));
+          }
+          worst = Math.max(worst, checkUnary(arena, op, xs, 3));
+        }
+        expect(worst).toBeLessThanOrEqual(unaryBound(dtype));
+      });
+    }
+
+    it(`every element-wise kernel ${dtype}: an element's result does not depend on its position in the run (vector body = scalar tail)`, () => {
+      const d = arena.data, next = rng(5);
+      const N = 67, src = 16, src2 = 200, base = 400, out = 1000;
+      for (let i = 0; i < 2000; i++) d[i] = next() * 3;
+      // each kernel over [start, start + count) vs. the same kernel on each element alone
+      type Run = (off: number, count: number) => void;
+      const runs: Record<string, Run> = {
+        add: (o, c) => arena.add(out + o, src + o, src2 + o, c),
+        sub: (o, c) => arena.sub(out + o, src + o, src2 + o, c),
+        mul: (o, c) => arena.mul(out + o, src + o, src2 + o, c),
+        tanh: (o, c) => arena.tanh(out + o, src + o, c),
+        sigmoid: (o, c) => arena.sigmoid(out + o, src + o, c),
+        accAdd: (o, c) => arena.accAdd(out + o, src + o, c),
+        accSub: (o, c) => arena.accSub(out + o, src + o, c),
+        accMul: (o, c) => arena.accMul(out + o, src + o, src2 + o, c),
+        accTanhGrad: (o, c) => arena.accTanhGrad(out + o, src + o, src2 + o, c),
+        accSigmoidGrad: (o, c) => arena.accSigmoidGrad(out + o, src + o, src2 + o, c),
+      };
+      const init = d.slice(base, base + N);
+      for (const [name, run] of Object.entries(runs)) {
+        d.set(init, out);
+        for (let i = 0; i < N; i++) run(i, 1);
+        const alone = d.slice(out, out + N);
+        for (const start of [0, 1, 2, 3, 5]) for (const count of [1, 2, 3, 4, 5, 7, 8, 9, 31, 62 - start]) {
+          d.set(init, out);
+          run(start, count);
+          for (let i = start; i < start + count; i++) expectSame(d[out + i]!, alone[i]!, `${dtype} ${name} element ${i} in a run [${start}, ${start + count})`);
+        }
+      }
+    });
+
+    it(`element-wise rules ${dtype}: forward and VJP through the wasm kernels agree with the TS loops (flat, broadcast, unbatched sites)`, () => {
+      let seed = 21;
+      const layouts: readonly (readonly boolean[])[] = [[true, true], [true, false], [false, true], [false, false]];
+      for (const name of [...binOps, ...unOps]) {
+        for (const nb of [1, 2, 3, 5, 8]) for (const n of [1, 2, 3, 4, 5, 7, 8, 13, 64]) {
+          for (const batched of name === 'tanh' || name === 'sigmoid' ? [[true], [false]] : layouts) checkRule(arena, name, { nb, n, batched }, seed++);
+        }
+      }
+    });
+  }
+}

@@ -218,3 +218,236 @@ export function gemmTNacc_f64(da: usize, dy: usize, x: usize, rows: i32, m: i32,
 export function gemmNNacc_f64(dx: usize, dy: usize, a: usize, rows: i32, m: i32, n: i32): void {
   accBroadcast<f64>(dx, dy, <usize>m * 8, 8, a, rows, m, n);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise kernels. Runs of `rows × n` elements: the output (or the accumulated cotangent
+// of a batched operand) is [rows, n] contiguous; every other operand is either [rows, n] too
+// (row stride n) or one shared [n] vector reused for every row (row stride 0). A contiguous run
+// of `count` elements is rows = 1, n = count. Strides are ELEMENT counts, pointers bytes.
+//
+// Determinism: a result depends only on its element's inputs (and, for a shared accumulated
+// cotangent, on the rows added to it in row order), never on where the element sits in the run:
+// the arithmetic kernels do the same IEEE operations in the vector body and the scalar tail, and
+// the transcendental ones run the tail through the same vector code (one element splatted).
+// Outputs may coincide exactly with an input (y = a) but must not partially overlap one.
+// ---------------------------------------------------------------------------------------------
+
+const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2;
+
+// @ts-ignore: decorator
+@inline function binV<T>(op: i32, a: v128, b: v128): v128 {
+  if (op == OP_ADD) return v128.add<T>(a, b);
+  if (op == OP_SUB) return v128.sub<T>(a, b);
+  return v128.mul<T>(a, b);
+}
+
+// @ts-ignore: decorator
+@inline function binS<T>(op: i32, a: T, b: T): T {
+  if (op == OP_ADD) return a + b;
+  if (op == OP_SUB) return a - b;
+  return a * b;
+}
+
+/** y[r, i] = a[r·as + i] ∘ b[r·bs + i]  (y [rows, n]). */
+// @ts-ignore: decorator
+@inline function binary<T>(op: i32, y: usize, a: usize, as: i32, b: usize, bs: i32, rows: i32, n: i32): void {
+  const E: usize = sizeof<T>();
+  const nb: usize = <usize>n * E, vb: usize = nb & ~(<usize>15);
+  const asb: usize = <usize>as * E, bsb: usize = <usize>bs * E;
+  for (let r = 0; r < rows; r++) {
+    let i: usize = 0;
+    for (; i < vb; i += 16) v128.store(y + i, binV<T>(op, v128.load(a + i), v128.load(b + i)));
+    for (; i < nb; i += E) store<T>(y + i, binS<T>(op, load<T>(a + i), load<T>(b + i)));
+    y += nb; a += asb; b += bsb;
+  }
+}
+
+/**
+ * g[r·gs + i] += dy[r, i]  (or −= for op = OP_SUB); g[r·gs + i] += dy[r, i] · o[r·os + i] for
+ * op = OP_MUL. gs = 0 sums over the rows, in row order.
+ */
+// @ts-ignore: decorator
+@inline function accumulate<T>(op: i32, g: usize, gs: i32, dy: usize, o: usize, os: i32, rows: i32, n: i32): void {
+  const E: usize = sizeof<T>();
+  const nb: usize = <usize>n * E, vb: usize = nb & ~(<usize>15);
+  const gsb: usize = <usize>gs * E, osb: usize = <usize>os * E;
+  for (let r = 0; r < rows; r++) {
+    let i: usize = 0;
+    if (op == OP_MUL) {
+      for (; i < vb; i += 16) v128.store(g + i, v128.add<T>(v128.load(g + i), v128.mul<T>(v128.load(dy + i), v128.load(o + i))));
+      for (; i < nb; i += E) store<T>(g + i, load<T>(g + i) + load<T>(dy + i) * load<T>(o + i));
+    } else {
+      for (; i < vb; i += 16) v128.store(g + i, binV<T>(op, v128.load(g + i), v128.load(dy + i)));
+      for (; i < nb; i += E) store<T>(g + i, binS<T>(op, load<T>(g + i), load<T>(dy + i)));
+    }
+    g += gsb; dy += nb; o += osb;
+  }
+}
+
+/** g[i] += (1 − y²) dy (op 0, tanh) or y (1 − y) dy (op 1, sigmoid), from the saved output y. */
+// @ts-ignore: decorator
+@inline function accUnaryGrad<T>(sig: bool, g: usize, dy: usize, y: usize, count: i32): void {
+  const E: usize = sizeof<T>();
+  const nb: usize = <usize>count * E, vb: usize = nb & ~(<usize>15);
+  const one = v128.splat<T>(<T>1);
+  let i: usize = 0;
+  for (; i < vb; i += 16) {
+    const yv = v128.load(y + i);
+    const d = sig ? v128.mul<T>(yv, v128.sub<T>(one, yv)) : v128.sub<T>(one, v128.mul<T>(yv, yv));
+    v128.store(g + i, v128.add<T>(v128.load(g + i), v128.mul<T>(d, v128.load(dy + i))));
+  }
+  for (; i < nb; i += E) {
+    const yi = load<T>(y + i);
+    const d: T = sig ? yi * (<T>1 - yi) : <T>1 - yi * yi;
+    store<T>(g + i, load<T>(g + i) + d * load<T>(dy + i));
+  }
+}
+
+// --- f64x2 transcendentals (a few ulp; see test/wasm-kernels.test.ts) -------------------------
+
+/**
+ * eˣ per lane, fdlibm's method: x = k·ln2 + r with |r| ≤ ln2/2 (Cody–Waite, ln2 split in a
+ * 32-bit-exact high part and a low part), e^r = 1 + r + r·c/(2 − c) with c = r − r²·P(r²)
+ * (P of degree 5, error < 2⁻⁵⁹), then the scale 2ᵏ built from the exponent bits in two halves
+ * so that overflow gives ∞ and underflow a correctly scaled subnormal or 0. x is clamped to
+ * ±1000 first (e^±1000 is already ∞ / 0), which keeps k an exact small integer; min/max
+ * propagate NaN.
+ */
+// @ts-ignore: decorator
+@inline function expV(x: v128): v128 {
+  x = f64x2.min(f64x2.max(x, f64x2.splat(-1000.0)), f64x2.splat(1000.0));
+  const k = f64x2.nearest(f64x2.mul(x, f64x2.splat(1.44269504088896338700e+00)));
+  const hi = f64x2.sub(x, f64x2.mul(k, f64x2.splat(6.93147180369123816490e-01)));
+  const lo = f64x2.mul(k, f64x2.splat(1.90821492927058770002e-10));
+  const r = f64x2.sub(hi, lo);
+  const t = f64x2.mul(r, r);
+  let p = f64x2.splat(4.13813679705723846039e-08);
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(-1.65339022054652515390e-06));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(6.61375632143793436117e-05));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(-2.77777777770155933842e-03));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(1.66666666666666019037e-01));
+  const c = f64x2.sub(r, f64x2.mul(t, p));
+  const q = f64x2.div(f64x2.mul(r, c), f64x2.sub(f64x2.splat(2.0), c));
+  const y = f64x2.sub(f64x2.splat(1.0), f64x2.sub(f64x2.sub(lo, q), hi));
+  // k as an i64 per lane: the low bits of k + 1.5·2⁵² (exact for |k| < 2⁵¹)
+  const magic = f64x2.splat(6755399441055744.0);
+  const ki = i64x2.sub(f64x2.add(k, magic), magic);
+  const k1 = i64x2.shr_s(ki, 1), k2 = i64x2.sub(ki, k1);
+  const bias = i64x2.splat(1023);
+  const s1 = i64x2.shl(i64x2.add(k1, bias), 52), s2 = i64x2.shl(i64x2.add(k2, bias), 52);
+  return f64x2.mul(f64x2.mul(y, s1), s2);
+}
+
+/**
+ * tanh per lane: for |x| < 0.625 Cephes' rational x + x·z·P(z)/Q(z), z = x² (relative error
+ * ~1e-16), else 1 − 2/(e^{2|x|} + 1) (no cancellation there: the result is > 0.55; it
+ * saturates to exactly 1 where e^{2|x|} overflows); the sign is copied from x (so tanh(−0) = −0
+ * and NaN stays NaN).
+ */
+// @ts-ignore: decorator
+@inline function tanhV(x: v128): v128 {
+  const a = f64x2.abs(x);
+  const one = f64x2.splat(1.0);
+  const s = expV(f64x2.add(a, a));
+  const big = f64x2.sub(one, f64x2.div(f64x2.splat(2.0), f64x2.add(s, one)));
+  const z = f64x2.mul(a, a);
+  let pn = f64x2.splat(-9.64399179425052238628e-01);
+  pn = f64x2.add(f64x2.mul(pn, z), f64x2.splat(-9.92877231001918586564e+01));
+  pn = f64x2.add(f64x2.mul(pn, z), f64x2.splat(-1.61468768441708447952e+03));
+  let pd = f64x2.add(z, f64x2.splat(1.12811678491632931402e+02));
+  pd = f64x2.add(f64x2.mul(pd, z), f64x2.splat(2.23548839060100448583e+03));
+  pd = f64x2.add(f64x2.mul(pd, z), f64x2.splat(4.84406305325125486048e+03));
+  const small = f64x2.add(a, f64x2.mul(f64x2.mul(a, z), f64x2.div(pn, pd)));
+  const m = v128.bitselect(small, big, f64x2.lt(a, f64x2.splat(0.625)));
+  const sign = v128.and(x, i64x2.splat(0x8000000000000000));
+  return v128.or(m, sign);
+}
+
+/** σ(x) per lane: 1/(1 + e⁻ˣ) for x ≥ 0, eˣ/(1 + eˣ) below (never overflows; NaN stays NaN). */
+// @ts-ignore: decorator
+@inline function sigmoidV(x: v128): v128 {
+  const one = f64x2.splat(1.0);
+  const e = expV(f64x2.neg(f64x2.abs(x)));
+  const num = v128.bitselect(one, e, f64x2.ge(x, f64x2.splat(0.0)));
+  return f64x2.div(num, f64x2.add(one, e));
+}
+
+/** f64x2 lanes → f64x2 lanes. */
+// @ts-ignore: decorator
+@inline function mapV(fn: i32, x: v128): v128 {
+  return fn == 0 ? tanhV(x) : sigmoidV(x);
+}
+
+/** y[i] = f(x[i]) for f64 (fn 0: tanh, 1: sigmoid); the tail element goes through the same vector code. */
+// @ts-ignore: decorator
+@inline function unary64(fn: i32, y: usize, x: usize, count: i32): void {
+  const nb: usize = <usize>count * 8, vb: usize = nb & ~(<usize>15);
+  let i: usize = 0;
+  for (; i < vb; i += 16) v128.store(y + i, mapV(fn, v128.load(x + i)));
+  if (i < nb) store<f64>(y + i, f64x2.extract_lane(mapV(fn, v128.load_splat<f64>(x + i)), 0));
+}
+
+/**
+ * y[i] = f(x[i]) for f32, computed in f64 (four lanes promoted in two halves, the f64 result
+ * rounded once to f32: within half an f32 ulp plus ~1e-16, i.e. what Math.tanh / Math.exp on
+ * a Float32Array gives, bar a rare double rounding). Tail elements go through the same code.
+ */
+// @ts-ignore: decorator
+@inline function unary32(fn: i32, y: usize, x: usize, count: i32): void {
+  const nb: usize = <usize>count * 4, vb: usize = nb & ~(<usize>15);
+  let i: usize = 0;
+  for (; i < vb; i += 16) {
+    const v = v128.load(x + i);
+    const lo = mapV(fn, f64x2.promote_low_f32x4(v));
+    const hi = mapV(fn, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+    v128.store(y + i, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+  }
+  for (; i < nb; i += 4) {
+    const r = f32x4.demote_f64x2_zero(mapV(fn, f64x2.promote_low_f32x4(v128.load_splat<f32>(x + i))));
+    store<f32>(y + i, f32x4.extract_lane(r, 0));
+  }
+}
+
+// --- element-wise exports (pointers bytes; strides, rows, n and counts elements) -------------
+
+/** y[r, i] = a[r·as + i] + b[r·bs + i]  (f32). */
+export function add_f32(y: usize, a: usize, as: i32, b: usize, bs: i32, rows: i32, n: i32): void { binary<f32>(OP_ADD, y, a, as, b, bs, rows, n); }
+/** y[r, i] = a[r·as + i] − b[r·bs + i]  (f32). */
+export function sub_f32(y: usize, a: usize, as: i32, b: usize, bs: i32, rows: i32, n: i32): void { binary<f32>(OP_SUB, y, a, as, b, bs, rows, n); }
+/** y[r, i] = a[r·as + i] · b[r·bs + i]  (f32). */
+export function mul_f32(y: usize, a: usize, as: i32, b: usize, bs: i32, rows: i32, n: i32): void { binary<f32>(OP_MUL, y, a, as, b, bs, rows, n); }
+/** g[r·gs + i] += dy[r, i]  (f32; gs = 0 sums over rows). */
+export function accAdd_f32(g: usize, gs: i32, dy: usize, rows: i32, n: i32): void { accumulate<f32>(OP_ADD, g, gs, dy, 0, 0, rows, n); }
+/** g[r·gs + i] −= dy[r, i]  (f32). */
+export function accSub_f32(g: usize, gs: i32, dy: usize, rows: i32, n: i32): void { accumulate<f32>(OP_SUB, g, gs, dy, 0, 0, rows, n); }
+/** g[r·gs + i] += dy[r, i] · o[r·os + i]  (f32). */
+export function accMul_f32(g: usize, gs: i32, dy: usize, o: usize, os: i32, rows: i32, n: i32): void { accumulate<f32>(OP_MUL, g, gs, dy, o, os, rows, n); }
+/** y = tanh x over count elements (f32). */
+export function tanh_f32(y: usize, x: usize, count: i32): void { unary32(0, y, x, count); }
+/** y = σ(x) over count elements (f32). */
+export function sigmoid_f32(y: usize, x: usize, count: i32): void { unary32(1, y, x, count); }
+/** g += (1 − y²) dy (f32). */
+export function accTanhGrad_f32(g: usize, dy: usize, y: usize, count: i32): void { accUnaryGrad<f32>(false, g, dy, y, count); }
+/** g += y (1 − y) dy (f32). */
+export function accSigmoidGrad_f32(g: usize, dy: usize, y: usize, count: i32): void { accUnaryGrad<f32>(true, g, dy, y, count); }
+
+/** y[r, i] = a[r·as + i] + b[r·bs + i]  (f64). */
+export function add_f64(y: usize, a: usize, as: i32, b: usize, bs: i32, rows: i32, n: i32): void { binary<f64>(OP_ADD, y, a, as, b, bs, rows, n); }
+/** y[r, i] = a[r·as + i] − b[r·bs + i]  (f64). */
+export function sub_f64(y: usize, a: usize, as: i32, b: usize, bs: i32, rows: i32, n: i32): void { binary<f64>(OP_SUB, y, a, as, b, bs, rows, n); }
+/** y[r, i] = a[r·as + i] · b[r·bs + i]  (f64). */
+export function mul_f64(y: usize, a: usize, as: i32, b: usize, bs: i32, rows: i32, n: i32): void { binary<f64>(OP_MUL, y, a, as, b, bs, rows, n); }
+/** g[r·gs + i] += dy[r, i]  (f64; gs = 0 sums over rows). */
+export function accAdd_f64(g: usize, gs: i32, dy: usize, rows: i32, n: i32): void { accumulate<f64>(OP_ADD, g, gs, dy, 0, 0, rows, n); }
+/** g[r·gs + i] −= dy[r, i]  (f64). */
+export function accSub_f64(g: usize, gs: i32, dy: usize, rows: i32, n: i32): void { accumulate<f64>(OP_SUB, g, gs, dy, 0, 0, rows, n); }
+/** g[r·gs + i] += dy[r, i] · o[r·os + i]  (f64). */
+export function accMul_f64(g: usize, gs: i32, dy: usize, o: usize, os: i32, rows: i32, n: i32): void { accumulate<f64>(OP_MUL, g, gs, dy, o, os, rows, n); }
+/** y = tanh x over count elements (f64). */
+export function tanh_f64(y: usize, x: usize, count: i32): void { unary64(0, y, x, count); }
+/** y = σ(x) over count elements (f64). */
+export function sigmoid_f64(y: usize, x: usize, count: i32): void { unary64(1, y, x, count); }
+/** g += (1 − y²) dy (f64). */
+export function accTanhGrad_f64(g: usize, dy: usize, y: usize, count: i32): void { accUnaryGrad<f64>(false, g, dy, y, count); }
+/** g += y (1 − y) dy (f64). */
+export function accSigmoidGrad_f64(g: usize, dy: usize, y: usize, count: i32): void { accUnaryGrad<f64>(true, g, dy, y, count); }

@@ -1,5 +1,6 @@
 /**
- * The WebAssembly SIMD kernel tier: the matvec GEMMs of wasm/kernels.ts (AssemblyScript, compiled
+ * The WebAssembly SIMD kernel tier: the matvec GEMMs and the hot element-wise kernels (add, sub,
+ * mul, tanh, sigmoid and their VJPs) of wasm/kernels.ts (AssemblyScript, compiled
  * at package build time by scripts/build-wasm.ts and shipped as base64 in ./wasm-binary.ts), over
  * arenas that live inside a WebAssembly memory. Browser-safe: no Node APIs; the module is
  * compiled once, lazily and synchronously, on first use.
@@ -11,7 +12,7 @@
  */
 import { kernelsWasmBase64 } from './wasm-binary';
 
-/** The two element types the kernels come in. @since 0.2.0 @category kernels */
+/** The two element types the kernels come in. @since 0.1.0 @category kernels */
 export type WasmDtype = 'float32' | 'float64';
 
 /**
@@ -27,7 +28,7 @@ export type WasmDtype = 'float32' | 'float64';
  *
  * The memory is never grown, so `data` and any subarray of it stay valid for the arena's life.
  * Outputs must not overlap the inputs of the same call.
- * @since 0.2.0
+ * @since 0.1.0
  * @category kernels
  */
 export interface WasmArena {
@@ -42,11 +43,47 @@ export interface WasmArena {
   readonly tnAcc: (da: number, dy: number, x: number, rows: number, m: number, n: number) => void;
   /** dX[r, k] += Σ_i dY[r, i] · A[i, k]: dX [rows, n] at dx, dY [rows, m] at dy, A [m, n] at a. */
   readonly nnAcc: (dx: number, dy: number, a: number, rows: number, m: number, n: number) => void;
+
+  // Element-wise. A contiguous run of `count` elements, or `rows` rows of n where the output
+  // (or accumulated batched cotangent) is [rows, n] contiguous and each other operand has a row
+  // stride of n (batched) or 0 (one shared [n] vector reused for every row).
+  /** y[i] = a[i] + b[i], i < count. */
+  readonly add: (y: number, a: number, b: number, count: number) => void;
+  /** y[i] = a[i] − b[i], i < count. */
+  readonly sub: (y: number, a: number, b: number, count: number) => void;
+  /** y[i] = a[i] · b[i], i < count. */
+  readonly mul: (y: number, a: number, b: number, count: number) => void;
+  /** y[r, i] = a[r·aStride + i] + b[r·bStride + i]: y [rows, n]. */
+  readonly addRows: (y: number, a: number, aStride: number, b: number, bStride: number, rows: number, n: number) => void;
+  /** y[r, i] = a[r·aStride + i] − b[r·bStride + i]: y [rows, n]. */
+  readonly subRows: (y: number, a: number, aStride: number, b: number, bStride: number, rows: number, n: number) => void;
+  /** y[r, i] = a[r·aStride + i] · b[r·bStride + i]: y [rows, n]. */
+  readonly mulRows: (y: number, a: number, aStride: number, b: number, bStride: number, rows: number, n: number) => void;
+  /** g[i] += dy[i], i < count. */
+  readonly accAdd: (g: number, dy: number, count: number) => void;
+  /** g[i] −= dy[i], i < count. */
+  readonly accSub: (g: number, dy: number, count: number) => void;
+  /** g[i] += dy[i] · o[i], i < count. */
+  readonly accMul: (g: number, dy: number, o: number, count: number) => void;
+  /** g[r·gStride + i] += dy[r, i]; gStride 0 sums over the rows (in row order) into g [n]. */
+  readonly accAddRows: (g: number, gStride: number, dy: number, rows: number, n: number) => void;
+  /** g[r·gStride + i] −= dy[r, i]. */
+  readonly accSubRows: (g: number, gStride: number, dy: number, rows: number, n: number) => void;
+  /** g[r·gStride + i] += dy[r, i] · o[r·oStride + i]; gStride 0 sums over the rows into g [n]. */
+  readonly accMulRows: (g: number, gStride: number, dy: number, o: number, oStride: number, rows: number, n: number) => void;
+  /** y[i] = tanh x[i], i < count (a few ulp from Math.tanh; f32 computed in f64 and rounded once). */
+  readonly tanh: (y: number, x: number, count: number) => void;
+  /** y[i] = σ(x[i]) = 1 / (1 + e^(−x[i])), i < count (stable for either sign). */
+  readonly sigmoid: (y: number, x: number, count: number) => void;
+  /** g[i] += (1 − y[i]²) · dy[i] (tanh's VJP from its saved output). */
+  readonly accTanhGrad: (g: number, dy: number, y: number, count: number) => void;
+  /** g[i] += y[i] (1 − y[i]) · dy[i] (sigmoid's VJP from its saved output). */
+  readonly accSigmoidGrad: (g: number, dy: number, y: number, count: number) => void;
 }
 
 // The root tsconfig has neither DOM nor WebAssembly types (only ES2022 + node), so the little of
 // the WebAssembly JS API used here is typed locally and reached through globalThis.
-/** The part of a `WebAssembly.Memory` an arena exposes. @since 0.2.0 @category kernels */
+/** The part of a `WebAssembly.Memory` an arena exposes. @since 0.1.0 @category kernels */
 export interface WasmMemory {
   readonly buffer: ArrayBuffer;
 }
@@ -59,6 +96,11 @@ interface WasmApi {
 }
 
 type RawKernel = (y: number, x: number, a: number, rows: number, m: number, n: number) => void;
+type RawBinary = (y: number, a: number, as: number, b: number, bs: number, rows: number, n: number) => void;
+type RawAcc = (g: number, gs: number, dy: number, rows: number, n: number) => void;
+type RawAccMul = (g: number, gs: number, dy: number, o: number, os: number, rows: number, n: number) => void;
+type RawUnary = (y: number, x: number, count: number) => void;
+type RawUnaryGrad = (g: number, dy: number, y: number, count: number) => void;
 
 const PAGE = 65536;
 /** wasm32's limit: 65536 pages (4 GiB). Engines may allow less; allocation failure is caught. */
@@ -102,10 +144,10 @@ const compile = (): Compiled => {
   return compiled;
 };
 
-/** Whether the wasm kernels can run here (compiles the module on first call). @since 0.2.0 @category kernels */
+/** Whether the wasm kernels can run here (compiles the module on first call). @since 0.1.0 @category kernels */
 export const wasmKernelsAvailable = (): boolean => compile().ok;
 
-/** Why the wasm kernels cannot run here, or undefined when they can. @since 0.2.0 @category kernels */
+/** Why the wasm kernels cannot run here, or undefined when they can. @since 0.1.0 @category kernels */
 export const wasmKernelsUnavailableReason = (): string | undefined => {
   const c = compile();
   return c.ok ? undefined : c.reason;
@@ -115,7 +157,7 @@ export const wasmKernelsUnavailableReason = (): string | undefined => {
  * A fresh arena of at least `elements` values of `dtype` in its own WebAssembly memory, with the
  * kernels bound to it (see {@link WasmArena}, including how to hold values and gradients in one
  * arena). Undefined when the kernels are unavailable or the memory cannot be allocated.
- * @since 0.2.0
+ * @since 0.1.0
  * @category kernels
  */
 export const createWasmArena = (elements: number, dtype: WasmDtype): WasmArena | undefined => {
@@ -136,6 +178,12 @@ export const createWasmArena = (elements: number, dtype: WasmDtype): WasmArena |
   const ntRaw = instance.exports[`gemmNT_${sfx}`] as RawKernel;
   const tnRaw = instance.exports[`gemmTNacc_${sfx}`] as RawKernel;
   const nnRaw = instance.exports[`gemmNNacc_${sfx}`] as RawKernel;
+  const ex = <K>(name: string): K => instance.exports[`${name}_${sfx}`] as K;
+  const addRaw = ex<RawBinary>('add'), subRaw = ex<RawBinary>('sub'), mulRaw = ex<RawBinary>('mul');
+  const accAddRaw = ex<RawAcc>('accAdd'), accSubRaw = ex<RawAcc>('accSub'), accMulRaw = ex<RawAccMul>('accMul');
+  const tanhRaw = ex<RawUnary>('tanh'), sigmoidRaw = ex<RawUnary>('sigmoid');
+  const tanhGradRaw = ex<RawUnaryGrad>('accTanhGrad'), sigmoidGradRaw = ex<RawUnaryGrad>('accSigmoidGrad');
+  // byte offsets for pointers; strides, rows, n and counts stay element counts
   return {
     dtype,
     memory,
@@ -143,5 +191,21 @@ export const createWasmArena = (elements: number, dtype: WasmDtype): WasmArena |
     nt: (y, x, a, rows, m, n) => ntRaw(y * bpe, x * bpe, a * bpe, rows, m, n),
     tnAcc: (da, dy, x, rows, m, n) => tnRaw(da * bpe, dy * bpe, x * bpe, rows, m, n),
     nnAcc: (dx, dy, a, rows, m, n) => nnRaw(dx * bpe, dy * bpe, a * bpe, rows, m, n),
+    add: (y, a, b, count) => addRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),
+    sub: (y, a, b, count) => subRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),
+    mul: (y, a, b, count) => mulRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),
+    addRows: (y, a, as, b, bs, rows, n) => addRaw(y * bpe, a * bpe, as, b * bpe, bs, rows, n),
+    subRows: (y, a, as, b, bs, rows, n) => subRaw(y * bpe, a * bpe, as, b * bpe, bs, rows, n),
+    mulRows: (y, a, as, b, bs, rows, n) => mulRaw(y * bpe, a * bpe, as, b * bpe, bs, rows, n),
+    accAdd: (g, dy, count) => accAddRaw(g * bpe, 0, dy * bpe, 1, count),
+    accSub: (g, dy, count) => accSubRaw(g * bpe, 0, dy * bpe, 1, count),
+    accMul: (g, dy, o, count) => accMulRaw(g * bpe, 0, dy * bpe, o * bpe, 0, 1, count),
+    accAddRows: (g, gs, dy, rows, n) => accAddRaw(g * bpe, gs, dy * bpe, rows, n),
+    accSubRows: (g, gs, dy, rows, n) => accSubRaw(g * bpe, gs, dy * bpe, rows, n),
+    accMulRows: (g, gs, dy, o, os, rows, n) => accMulRaw(g * bpe, gs, dy * bpe, o * bpe, os, rows, n),
+    tanh: (y, x, count) => tanhRaw(y * bpe, x * bpe, count),
+    sigmoid: (y, x, count) => sigmoidRaw(y * bpe, x * bpe, count),
+    accTanhGrad: (g, dy, y, count) => tanhGradRaw(g * bpe, dy * bpe, y * bpe, count),
+    accSigmoidGrad: (g, dy, y, count) => sigmoidGradRaw(g * bpe, dy * bpe, y * bpe, count),
   };
 };

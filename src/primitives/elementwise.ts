@@ -2,11 +2,50 @@
  * Element-wise primitives. Unary ops keep the batchedness of their input, so input and output
  * are both one contiguous run of `nb · n` values and the loops are flat. Binary ops may mix a
  * batched and an unbatched operand (x + bias): they loop over the batch with per-operand strides.
+ *
+ * On a plan whose arenas live in a WebAssembly memory, the hot rules (add, sub, mul, tanh,
+ * sigmoid: forward and VJP) run the SIMD kernels of `src/kernels/wasm.ts` instead, through
+ * `wasmRun` below; the TS loops stay the fallback (typed-array tier, unusual layouts) and the
+ * reference the kernels are tested against.
  */
-import type { Buf, Primitive, Site } from './types';
+import type { Buf, ElementwiseKernels, Primitive, Site } from './types';
 import { equalShapes, sameAsInput } from './common';
 
 const anyReal = { min: -2, max: 2 } as const;
+
+/**
+ * How a site maps onto the wasm element-wise kernels, or undefined to run the TS loop: no
+ * kernels, buffers other than the plan's own arenas (a JVP runs a forward on the tangent
+ * arena), or a layout the kernels do not cover. They work on `rows` rows of n with the output
+ * [rows, n] contiguous and each input's row stride n or 0 (shared): an all-batched (or an
+ * unbatched) site is ONE contiguous run (rows = 1, n = nb · n); a site mixing batched and
+ * shared operands is nb rows of n. `st0`, `st1` are the inputs' row strides in those terms,
+ * `gb` the offset of the cotangent arena in the kernels' memory. (Plain data, no closures:
+ * this runs once per site per step.)
+ */
+interface WasmRun {
+  readonly k: ElementwiseKernels;
+  readonly rows: number;
+  readonly n: number;
+  readonly st0: number;
+  readonly st1: number;
+  readonly gb: number;
+}
+const wasmRun = (s: Site, v: Buf, g?: Buf): WasmRun | undefined => {
+  const holder = s.gemm, k = holder?.elementwise;
+  if (k === undefined) return undefined;
+  if (v !== holder!.values || (g !== undefined && g !== holder!.grads)) return undefined;
+  const base = holder!.gradBase;
+  const n = s.outSize, st0 = s.inStride[0]!, st1 = s.inStride.length > 1 ? s.inStride[1]! : n;
+  if (s.nb === 1 || (st0 === n && st1 === n)) {
+    if (s.nb > 1 && s.outStride !== n) return undefined;
+    return { k, rows: 1, n: s.nb * n, st0: 0, st1: 0, gb: base };
+  }
+  if (s.outStride !== n || (st0 !== n && st0 !== 0) || (st1 !== n && st1 !== 0)) return undefined;
+  return { k, rows: s.nb, n, st0, st1, gb: base };
+};
+/** Input i's row stride in a wasm run. */
+const rowStride = (w: WasmRun, i: number): number => (i === 0 ? w.st0 : w.st1);
 
 // ---------------------------------------------------------------------------------------------
 // binary: y = a ∘ b
@@ -14,6 +53,8 @@ const anyReal = { min: -2, max: 2 } as const;
 /** y = a + σ·b with σ = ±1 (add and sub share one kernel set);  da += dy, db += σ·dy */
 const plusMinus = <K extends 'add' | 'sub'>(sign: 1 | -1): Primitive<K> => {
   const forward = (v: Buf, s: Site): void => {
+    const w = wasmRun(s, v);
+    if (w !== undefined) return (sign === 1 ? w.k.addRows : w.k.subRows)(s.outOff, s.inOff[0]!, w.st0, s.inOff[1]!, w.st1, w.rows, w.n);
     const n = s.outSize, [ao, bo] = s.inOff as [number, number], [as, bs] = s.inStride as [number, number];
     for (let b = 0; b < s.nb; b++) {
       const a = ao + b * as, c = bo + b * bs, y = s.outOff + b * s.outStride;
@@ -23,11 +64,15 @@ const plusMinus = <K extends 'add' | 'sub'>(sign: 1 | -1): Primitive<K> => {
   return {
     arity: 2, batching: 'map', shape: equalShapes, saves: { inputs: false, output: false }, domain: anyReal,
     forward,
-    vjp: (_v, g, s) => {
-      const n = s.outSize;
+    vjp: (v, g, s) => {
+      const n = s.outSize, wr = wasmRun(s, v, g);
       for (let k = 0; k < 2; k++) {
         const gi = s.gIn[k]!, st = s.inStride[k]!, w = k === 0 ? 1 : sign;
         if (gi < 0) continue;
+        if (wr !== undefined) {
+          (w === 1 ? wr.k.accAddRows : wr.k.accSubRows)(wr.gb + gi, rowStride(wr, k), wr.gb + s.gOut, wr.rows, wr.n);
+          continue;
+        }
         for (let b = 0; b < s.nb; b++) {
           const d = gi + b * st, y = s.gOut + b * s.outStride;
           for (let i = 0; i < n; i++) g[d + i] += w * g[y + i]!;
@@ -48,6 +93,8 @@ export const sub = plusMinus<'sub'>(-1);
 export const mul: Primitive<'mul'> = {
   arity: 2, batching: 'map', shape: equalShapes, saves: { inputs: true, output: false }, domain: anyReal,
   forward: (v, s) => {
+    const w = wasmRun(s, v);
+    if (w !== undefined) return w.k.mulRows(s.outOff, s.inOff[0]!, w.st0, s.inOff[1]!, w.st1, w.rows, w.n);
     const n = s.outSize, [ao, bo] = s.inOff as [number, number], [as, bs] = s.inStride as [number, number];
     for (let b = 0; b < s.nb; b++) {
       const a = ao + b * as, c = bo + b * bs, y = s.outOff + b * s.outStride;
@@ -55,10 +102,14 @@ export const mul: Primitive<'mul'> = {
     }
   },
   vjp: (v, g, s) => {
-    const n = s.outSize;
+    const n = s.outSize, w = wasmRun(s, v, g);
     for (let k = 0; k < 2; k++) {
       const gi = s.gIn[k]!, st = s.inStride[k]!, other = s.inOff[1 - k]!, ost = s.inStride[1 - k]!;
       if (gi < 0) continue;
+      if (w !== undefined) {
+        w.k.accMulRows(w.gb + gi, rowStride(w, k), w.gb + s.gOut, other, rowStride(w, 1 - k), w.rows, w.n);
+        continue;
+      }
       for (let b = 0; b < s.nb; b++) {
         const d = gi + b * st, o = other + b * ost, y = s.gOut + b * s.outStride;
         for (let i = 0; i < n; i++) g[d + i] += g[y + i]! * v[o + i]!;
@@ -115,11 +166,13 @@ export const copy = affine<'copy'>(() => 1, () => 0);
 export const tanh: Primitive<'tanh'> = {
   arity: 1, batching: 'map', shape: sameAsInput, saves: { inputs: false, output: true }, domain: anyReal,
   forward: (v, s) => {
-    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff, w = wasmRun(s, v);
+    if (w !== undefined) return w.k.tanh(y, x, total);
     for (let i = 0; i < total; i++) v[y + i] = Math.tanh(v[x + i]!);
   },
   vjp: (v, g, s) => {
-    const total = s.nb * s.outSize, d = s.gIn[0]!, gy = s.gOut, y = s.outOff;
+    const total = s.nb * s.outSize, d = s.gIn[0]!, gy = s.gOut, y = s.outOff, w = wasmRun(s, v, g);
+    if (w !== undefined) return w.k.accTanhGrad(w.gb + d, w.gb + gy, y, total);
     for (let i = 0; i < total; i++) { const yi = v[y + i]!; g[d + i] += (1 - yi * yi) * g[gy + i]!; }
   },
   jvp: (v, t, s) => {
@@ -139,11 +192,13 @@ const sigma = (x: number): number => {
 export const sigmoid: Primitive<'sigmoid'> = {
   arity: 1, batching: 'map', shape: sameAsInput, saves: { inputs: false, output: true }, domain: anyReal,
   forward: (v, s) => {
-    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff;
+    const total = s.nb * s.outSize, x = s.inOff[0]!, y = s.outOff, w = wasmRun(s, v);
+    if (w !== undefined) return w.k.sigmoid(y, x, total);
     for (let i = 0; i < total; i++) v[y + i] = sigma(v[x + i]!);
   },
   vjp: (v, g, s) => {
-    const total = s.nb * s.outSize, d = s.gIn[0]!, gy = s.gOut, y = s.outOff;
+    const total = s.nb * s.outSize, d = s.gIn[0]!, gy = s.gOut, y = s.outOff, w = wasmRun(s, v, g);
+    if (w !== undefined) return w.k.accSigmoidGrad(w.gb + d, w.gb + gy, y, total);
     for (let i = 0; i < total; i++) { const yi = v[y + i]!; g[d + i] += yi * (1 - yi) * g[gy + i]!; }
   },
   jvp: (v, t, s) => {

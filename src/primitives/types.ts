@@ -36,9 +36,10 @@ export interface Site<P = unknown> {
   /** Cotangent offset of the output in the gradient arena. */
   readonly gOut: number;
   /**
-   * The plan's WebAssembly GEMM kernels, when its arenas live in a wasm memory (filled in once
-   * the arenas exist; `kernels` stays undefined on the typed-array tier). Offsets passed to them
-   * are into the whole memory: values start at 0, cotangents at `gradBase`.
+   * The plan's WebAssembly kernels (matvec's GEMMs, the element-wise kernels), when its arenas
+   * live in a wasm memory (filled in once the arenas exist; the kernels stay undefined on the
+   * typed-array tier). Offsets passed to them are into the whole memory: values start at 0,
+   * cotangents at `gradBase`.
    */
   readonly gemm?: GemmHolder;
 }
@@ -53,9 +54,48 @@ export interface GemmKernels {
   readonly nnAcc: (dx: number, dy: number, a: number, rows: number, m: number, n: number) => void;
 }
 
-/** Where a plan's sites find its GEMM kernels, if any. @since 0.1.0 @category model */
+/**
+ * The element-wise kernels a site may use (see `src/kernels/wasm.ts`), element offsets. Each
+ * works on `rows` rows of n: the output, or the accumulated cotangent of a batched operand, is
+ * [rows, n] contiguous, and every other operand has a row stride of n (batched) or 0 (a shared
+ * [n] vector). One contiguous run of `count` elements is rows = 1, n = count.
+ * @since 0.1.0
+ * @category model
+ */
+export interface ElementwiseKernels {
+  /** y[r, i] = a[r·as + i] + b[r·bs + i]. */
+  readonly addRows: (y: number, a: number, as: number, b: number, bs: number, rows: number, n: number) => void;
+  /** y[r, i] = a[r·as + i] − b[r·bs + i]. */
+  readonly subRows: (y: number, a: number, as: number, b: number, bs: number, rows: number, n: number) => void;
+  /** y[r, i] = a[r·as + i] · b[r·bs + i]. */
+  readonly mulRows: (y: number, a: number, as: number, b: number, bs: number, rows: number, n: number) => void;
+  /** g[r·gs + i] += dy[r, i] (gs = 0: the sum over rows). */
+  readonly accAddRows: (g: number, gs: number, dy: number, rows: number, n: number) => void;
+  /** g[r·gs + i] −= dy[r, i]. */
+  readonly accSubRows: (g: number, gs: number, dy: number, rows: number, n: number) => void;
+  /** g[r·gs + i] += dy[r, i] · o[r·os + i]. */
+  readonly accMulRows: (g: number, gs: number, dy: number, o: number, os: number, rows: number, n: number) => void;
+  /** y = tanh x over `count` elements. */
+  readonly tanh: (y: number, x: number, count: number) => void;
+  /** y = σ(x) over `count` elements. */
+  readonly sigmoid: (y: number, x: number, count: number) => void;
+  /** g += (1 − y²) dy, from tanh's saved output y. */
+  readonly accTanhGrad: (g: number, dy: number, y: number, count: number) => void;
+  /** g += y (1 − y) dy, from sigmoid's saved output y. */
+  readonly accSigmoidGrad: (g: number, dy: number, y: number, count: number) => void;
+}
+
+/** Where a plan's sites find its WebAssembly kernels, if any. @since 0.1.0 @category model */
 export interface GemmHolder {
   kernels?: GemmKernels;
+  /** @since 0.1.0 */
+  elementwise?: ElementwiseKernels;
+  /**
+   * The plan's value and gradient arenas, views of the kernels' memory: a rule runs a kernel
+   * only on these (a JVP's tangent arena, say, is not in that memory). @since 0.1.0
+   */
+  values?: Buf;
+  grads?: Buf;
   gradBase: number;
 }
 
