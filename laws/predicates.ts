@@ -444,7 +444,7 @@ export const plansAgree = <SN extends string>(cell: Cell<string, SN>, options: U
   const B = batchSizeOf(u, batch);
   const plainPlan = compile(u, { batch: B, kernels: 'js', hoist: false }).valueAndGrad(params, batch);
   const plain = { loss: plainPlan.loss, grads: copyRecord(plainPlan.grads), inputGrads: Float64Array.from(plainPlan.inputGrads) };
-  const fast = compile(u, { batch: B }).valueAndGrad(params, batch);
+  const fast = compile(u, { batch: B, hoist: true }).valueAndGrad(params, batch);
   if (!(Math.abs(fast.loss - plain.loss) <= 1e-12 * Math.abs(plain.loss) + 1e-300)) return fail(law, `${cell.name}: loss of the default plan ${fmt(fast.loss)} vs plain ${fmt(plain.loss)}`);
   const a = compareRecords(law, `${cell.name}: ∂E/∂θ, default plan vs plain`, copyRecord(fast.grads), plain.grads, 1e-12, 1e-15, ['default', 'plain']);
   if (!a.ok) return a;

@@ -78,10 +78,11 @@ export interface CompileOptions {
   readonly memory?: MemoryPolicy;
   /**
    * Hoist the input projections W x_t of all steps out of the recurrence into one product
-   * over T·B rows, forward and backward (default true; the values are bit-identical either
-   * way, the gradients equal up to the order of a sum).
+   * over T·B rows, forward and backward: `auto` (default) when that block is at most 2¹⁸
+   * elements (where it was measured to pay), `true` always, `false` never. The values are
+   * bit-identical either way, the gradients equal up to the order of a sum.
    */
-  readonly hoist?: boolean;
+  readonly hoist?: boolean | 'auto';
   /**
    * `auto` (default): the WebAssembly SIMD kernels where the runtime can compile them (Node,
    * workers; not Chrome's main thread, which refuses to compile modules over 4 KB
@@ -100,7 +101,13 @@ export interface Plan<PN extends string, SN extends string> {
   /** The kernel tier the plan runs on. */
   readonly kernels: 'wasm' | 'js';
   /** Elements held by the value and cotangent arenas (their sizes never change after compile). */
-  readonly memory: { readonly valueElements: number; readonly gradElements: number; readonly bytes: number };
+  readonly memory: {
+    readonly valueElements: number;
+    readonly gradElements: number;
+    readonly bytes: number;
+    /** Elements of the values the backward pass needs kept (the floor for `valueElements`). */
+    readonly savedElements: number;
+  };
   /** Loss and all gradients; throws a `LoopgradError` on bad input or a non-finite loss. */
   readonly valueAndGrad: (params: ParamValues<PN>, batch: Batch<SN>) => GradResult<PN, SN>;
   /** {@link Plan.valueAndGrad} with problems as values. */
@@ -182,7 +189,7 @@ export const compileEither = <PN extends string, SN extends string>(
     probes: u.states.flat(),
     memory: options.memory ?? 'reuse',
     customs: cellPrimitives(u.cell),
-    ...(options.hoist === false ? { hoist: false } : {}),
+    ...(options.hoist !== undefined ? { hoist: options.hoist } : {}),
     ...(options.kernels !== undefined ? { kernels: options.kernels } : {}),
   });
   const { values: v, grads: g, valueAt, gradAt } = prog;
@@ -292,7 +299,7 @@ export const compileEither = <PN extends string, SN extends string>(
     hoisted: prog.hoisted,
     kernels: prog.kernels,
     dtype,
-    memory: { valueElements: v.length, gradElements: g.length, bytes: (v.length + g.length) * v.BYTES_PER_ELEMENT },
+    memory: { valueElements: v.length, gradElements: g.length, bytes: (v.length + g.length) * v.BYTES_PER_ELEMENT, savedElements: prog.savedElements },
     valueAndGradEither,
     valueAndGrad: (params, batch) => getOrThrow(valueAndGradEither(params, batch)),
     forwardEither,

@@ -142,6 +142,13 @@ describe('hoisted input projections', () => {
     }
   });
 
+  it("'auto' hoists only blocks up to 2¹⁸ elements (larger ones were measured to cost); true always does", () => {
+    const u = unroll(builtin.gru({ input: 2, hidden: 64 }), { steps: 100, readout: { output: 1 } }); // T·B·3H = 19,200·B
+    expect(compile(u, { batch: 13 }).hoisted).toBe(1); // 249,600 ≤ 262,144
+    expect(compile(u, { batch: 14 }).hoisted).toBe(0); // 268,800 > 262,144
+    expect(compile(u, { batch: 14, hoist: true }).hoisted).toBe(1);
+  });
+
   it('a matvec of the state is not hoisted (it depends on the previous step)', () => {
     const u = unroll(getOrThrow(mguFamily.instantiate({ input: 2, hidden: 3 })), { steps: 4 });
     expect(compile(u, { batch: 2 }).hoisted).toBe(0); // W [x; h]: the concat reads the state
