@@ -2,11 +2,11 @@
  * `npm run bench`: runs the benchmark workload, one worker process per dtype, and prints a
  * table (or, with --json, one JSON document on stdout and the table on stderr).
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { spawnLines } from './spawn';
 import { CELL_NAMES, DTYPES, SIZE_NAMES, parseList, type DtypeName, type Row } from './common';
 
 const USAGE = `usage: npm run bench -- [options]   (or: npx tsx bench/run.ts [options])
@@ -30,33 +30,10 @@ const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs one worker; resolves with its rows and exit status (stderr is forwarded as it comes). */
-const runWorker = (dtype: DtypeName, cells: string, sizes: string): Promise<{ rows: Row[]; code: number | null; signal: string | null }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', workerPath, '--dtype', dtype, '--cells', cells, '--sizes', sizes], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const rows: Row[] = [];
-    let pending = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        if (line === '') continue;
-        try {
-          rows.push(JSON.parse(line) as Row);
-        } catch {
-          process.stderr.write(`bench: worker ${dtype} printed a non-JSON line: ${line}\n`);
-        }
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ rows, code, signal }));
-  });
+const runWorker = async (dtype: DtypeName, cells: string, sizes: string): Promise<{ rows: Row[]; code: number | null; signal: string | null }> => {
+  const r = await spawnLines(process.execPath, ['--import', 'tsx', workerPath, '--dtype', dtype, '--cells', cells, '--sizes', sizes], { cwd: repoRoot, label: `worker ${dtype}` });
+  return { rows: r.lines as Row[], code: r.code, signal: r.signal };
+};
 
 const fmt = (x: number | undefined, digits: number): string => (x === undefined ? '' : x.toFixed(digits));
 

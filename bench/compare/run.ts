@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CELL_NAMES, SIZE_NAMES, SIZES, parseList, type CellName, type DtypeName, type SizeName } from '../common';
 import { PEERS, STEP_LIMIT_S, CHECK_RTOL, flopsOf, type CompareRow, type PeerName } from './problem';
-import { spawnLines } from './spawn';
+import { spawnLines } from '../spawn';
 import { runTorch } from './torch';
 
 const DEFAULT_BUDGET_S = 900;

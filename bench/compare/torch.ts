@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CellName, SizeName } from '../common';
 import { checkAgainst, flopsOf, problemPath, readReference, type Check, type CompareRow } from './problem';
-import { spawnLines } from './spawn';
+import { spawnLines } from '../spawn';
 
 export const PYTHON = '/usr/bin/python3';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));

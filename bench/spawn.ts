@@ -1,4 +1,4 @@
-/** Runs a child process that prints one JSON document per stdout line; forwards its stderr; kills it after a deadline. */
+/** Runs a child process that prints one JSON document per stdout line; forwards its stderr; kills it after a deadline, if given. (bench/run.ts and bench/compare share it.) */
 import { spawn } from 'node:child_process';
 
 export interface Lines {
@@ -14,16 +14,16 @@ export interface Lines {
 export const spawnLines = (
   command: string,
   args: readonly string[],
-  opts: { readonly cwd: string; readonly timeoutMs: number; readonly label: string; readonly env?: NodeJS.ProcessEnv; readonly onLine?: (x: unknown) => void },
+  opts: { readonly cwd: string; readonly timeoutMs?: number; readonly label: string; readonly env?: NodeJS.ProcessEnv; readonly onLine?: (x: unknown) => void },
 ): Promise<Lines> =>
   new Promise((resolve) => {
     const child = spawn(command, [...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: unknown[] = [];
     const other: string[] = [];
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
-      process.stderr.write(`bench:compare: ${opts.label} still running after ${(opts.timeoutMs / 1e3).toFixed(0)} s: killing it (pid ${child.pid})\n`);
+      process.stderr.write(`bench: ${opts.label} still running after ${(opts.timeoutMs! / 1e3).toFixed(0)} s: killing it (pid ${child.pid})\n`);
       child.kill('SIGKILL');
     }, opts.timeoutMs);
     let pending = '';
