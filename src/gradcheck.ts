@@ -158,7 +158,14 @@ export const gradcheck = <PN extends string, SN extends string>(
       else if (e.name.startsWith('initialState.')) init[e.name.slice('initialState.'.length)] = e.value;
       else ps[e.name] = e.value;
     }
-    return exact.forward(ps as unknown as ParamValues<PN>, { ...batch, inputs, initialState: { ...batch.initialState, ...init } }).loss;
+    const f = exact.forward(ps as unknown as ParamValues<PN>, { ...batch, inputs, initialState: { ...batch.initialState, ...init } });
+    // a seed on the final state is the gradient of ⟨seed, s_T⟩: the function checked is E + ⟨seed, s_T⟩
+    let extra = 0;
+    for (const [k, seed] of Object.entries((batch.finalStateGrad ?? {}) as Record<string, ArrayLike<number> | undefined>)) {
+      const s = (f.finalState as Record<string, ArrayLike<number>>)[k];
+      if (seed !== undefined && s !== undefined) for (let i = 0; i < seed.length; i++) extra += seed[i]! * s[i]!;
+    }
+    return f.loss + extra;
   };
 
   const roundingFloor = (8 * 2 ** -52 * Math.abs(r.loss)) / eps;

@@ -102,3 +102,15 @@ describe('gradcheck', () => {
     });
   });
 });
+
+describe('gradcheck with a seed on the final state', () => {
+  it('checks the gradient of E + ⟨seed, s_T⟩, which is what the plan computes with finalStateGrad', () => {
+    const u = unroll(builtin.gru({ input: 2, hidden: 3 }), { steps: 4, readout: { output: 1 } });
+    const batch = {
+      inputs: Float64Array.from({ length: 16 }, (_, i) => Math.sin(i)), targets: Float64Array.from({ length: 8 }, (_, i) => Math.cos(i)),
+      finalStateGrad: { h: Float64Array.from({ length: 6 }, (_, i) => 0.5 - 0.2 * i) },
+    };
+    const r = gradcheck(u, init(u, { seed: 1 }), batch);
+    expect(r.ok, formatGradcheck(r)).toBe(true);
+  });
+});
