@@ -241,10 +241,21 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
       }
       const outs = c.outputs.map((o) => env[o]!);
       const next = outs.slice(0, cell.state.length);
+      // m_t and 1 − m_t spread over a state of size n, once per step and size
+      const spreadHere = new Map<number, { keep: Vec; hold: Vec }>();
+      const spreadOf = (n: number) => {
+        let s = spreadHere.get(n);
+        if (s === undefined) {
+          const keep = maskOver(masks[k]!, n);
+          s = { keep, hold: op.oneMinus(keep) };
+          spreadHere.set(n, s);
+        }
+        return s;
+      };
       state = resolved.masked
         ? next.map((s, f) => {
-          const m = maskOver(masks[k]!, cell.state[f]!.shape[0]!);
-          return op.name(op.add(op.mul(m, s as Vec), op.mul(op.oneMinus(m), state[f]! as Vec)), `${cell.state[f]!.name}@${k}`);
+          const { keep, hold } = spreadOf(cell.state[f]!.shape[0]!);
+          return op.name(op.add(op.mul(keep, s as Vec), op.mul(hold, state[f]! as Vec)), `${cell.state[f]!.name}@${k}`);
         })
         : next;
       states.push(state.map((s) => s.id));
