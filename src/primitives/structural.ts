@@ -67,8 +67,13 @@ export const slice: Primitive<'slice'> = {
       for (let i = 0; i < n; i++) v[y + i] = v[x + i]!;
     }
   },
-  vjp: (_v, g, s) => {
+  vjp: (v, g, s) => {
     const n = s.outSize, d0 = s.gIn[0]! + s.params.start, xs = s.inStride[0]!;
+    const h = s.gemm, k = h?.elementwise;
+    // the wasm kernel: g[start + r·xs + i] += dy[r, i] over the rows (xs = 0: the sum over them)
+    if (k !== undefined && v === h!.values && g === h!.grads && (s.nb === 1 || s.outStride === n)) {
+      return k.accAddRows(h!.gradBase + d0, xs, h!.gradBase + s.gOut, s.nb, n);
+    }
     for (let b = 0; b < s.nb; b++) {
       const d = d0 + b * xs, y = s.gOut + b * s.outStride;
       for (let i = 0; i < n; i++) g[d + i] += g[y + i]!;
