@@ -18,21 +18,16 @@ import { createWasmArena, decodeBase64, wasmKernelsAvailable, wasmKernelsUnavail
 import { kernelsWasmBase64 } from '../src/kernels/wasm-binary';
 import { add, mul, sigmoid, sub, tanh } from '../src/primitives/elementwise';
 import type { Buf, GemmHolder, Site } from '../src/primitives/types';
+import { mulberry32 } from '../src/random';
 
 type Kernel = 'nt' | 'tnAcc' | 'nnAcc';
 const kernels: readonly Kernel[] = ['nt', 'tnAcc', 'nnAcc'];
 const dtypes: readonly WasmDtype[] = ['float32', 'float64'];
 
-/** mulberry32: a seeded stream in [-1, 1). */
+/** A seeded stream in [-1, 1) (mulberry32). */
 const rng = (seed: number): (() => number) => {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const r = mulberry32(seed);
+  return () => r() * 2 - 1;
 };
 
 interface Case { readonly rows: number; readonly m: number; readonly n: number; readonly seed: number; readonly shift: number }

@@ -10,6 +10,7 @@
  * synchronous compilation is forbidden (Chrome's main thread refuses `new WebAssembly.Module` for
  * modules over 4 KB; workers and Node are fine), or when the memory cannot be allocated.
  */
+import type { ElementwiseKernels, GemmKernels } from '../primitives/types';
 import { kernelsWasmBase64 } from './wasm-binary';
 
 /** The two element types the kernels come in. @since 0.1.0 @category kernels */
@@ -31,54 +32,27 @@ export type WasmDtype = 'float32' | 'float64';
  * @since 0.1.0
  * @category kernels
  */
-export interface WasmArena {
+export interface WasmArena extends GemmKernels, ElementwiseKernels {
   readonly dtype: WasmDtype;
   /** The memory (a whole number of 64 KiB pages, at least the elements asked for). */
   readonly memory: WasmMemory;
   /** A view of the whole memory from offset 0: Float32Array for float32, Float64Array for float64. */
   readonly data: Float32Array | Float64Array;
-  /** Y[r, i] = Σ_k X[r, k] · A[i, k]: Y [rows, m] at y (overwritten), X [rows, n] at x, A [m, n] at a. */
-  readonly nt: (y: number, x: number, a: number, rows: number, m: number, n: number) => void;
-  /** dA[i, k] += Σ_r dY[r, i] · X[r, k]: dA [m, n] at da, dY [rows, m] at dy, X [rows, n] at x. */
-  readonly tnAcc: (da: number, dy: number, x: number, rows: number, m: number, n: number) => void;
-  /** dX[r, k] += Σ_i dY[r, i] · A[i, k]: dX [rows, n] at dx, dY [rows, m] at dy, A [m, n] at a. */
-  readonly nnAcc: (dx: number, dy: number, a: number, rows: number, m: number, n: number) => void;
 
-  // Element-wise. A contiguous run of `count` elements, or `rows` rows of n where the output
-  // (or accumulated batched cotangent) is [rows, n] contiguous and each other operand has a row
-  // stride of n (batched) or 0 (one shared [n] vector reused for every row).
+  // The GEMMs and the row-wise element-wise kernels are those of GemmKernels and
+  // ElementwiseKernels (src/primitives/types.ts); below, the plain contiguous-run forms.
   /** y[i] = a[i] + b[i], i < count. */
   readonly add: (y: number, a: number, b: number, count: number) => void;
   /** y[i] = a[i] − b[i], i < count. */
   readonly sub: (y: number, a: number, b: number, count: number) => void;
   /** y[i] = a[i] · b[i], i < count. */
   readonly mul: (y: number, a: number, b: number, count: number) => void;
-  /** y[r, i] = a[r·aStride + i] + b[r·bStride + i]: y [rows, n]. */
-  readonly addRows: (y: number, a: number, aStride: number, b: number, bStride: number, rows: number, n: number) => void;
-  /** y[r, i] = a[r·aStride + i] − b[r·bStride + i]: y [rows, n]. */
-  readonly subRows: (y: number, a: number, aStride: number, b: number, bStride: number, rows: number, n: number) => void;
-  /** y[r, i] = a[r·aStride + i] · b[r·bStride + i]: y [rows, n]. */
-  readonly mulRows: (y: number, a: number, aStride: number, b: number, bStride: number, rows: number, n: number) => void;
   /** g[i] += dy[i], i < count. */
   readonly accAdd: (g: number, dy: number, count: number) => void;
   /** g[i] −= dy[i], i < count. */
   readonly accSub: (g: number, dy: number, count: number) => void;
   /** g[i] += dy[i] · o[i], i < count. */
   readonly accMul: (g: number, dy: number, o: number, count: number) => void;
-  /** g[r·gStride + i] += dy[r, i]; gStride 0 sums over the rows (in row order) into g [n]. */
-  readonly accAddRows: (g: number, gStride: number, dy: number, rows: number, n: number) => void;
-  /** g[r·gStride + i] −= dy[r, i]. */
-  readonly accSubRows: (g: number, gStride: number, dy: number, rows: number, n: number) => void;
-  /** g[r·gStride + i] += dy[r, i] · o[r·oStride + i]; gStride 0 sums over the rows into g [n]. */
-  readonly accMulRows: (g: number, gStride: number, dy: number, o: number, oStride: number, rows: number, n: number) => void;
-  /** y[i] = tanh x[i], i < count (a few ulp from Math.tanh; f32 computed in f64 and rounded once). */
-  readonly tanh: (y: number, x: number, count: number) => void;
-  /** y[i] = σ(x[i]) = 1 / (1 + e^(−x[i])), i < count (stable for either sign). */
-  readonly sigmoid: (y: number, x: number, count: number) => void;
-  /** g[i] += (1 − y[i]²) · dy[i] (tanh's VJP from its saved output). */
-  readonly accTanhGrad: (g: number, dy: number, y: number, count: number) => void;
-  /** g[i] += y[i] (1 − y[i]) · dy[i] (sigmoid's VJP from its saved output). */
-  readonly accSigmoidGrad: (g: number, dy: number, y: number, count: number) => void;
 }
 
 // The root tsconfig has neither DOM nor WebAssembly types (only ES2022 + node), so the little of
