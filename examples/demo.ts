@@ -148,7 +148,7 @@ const partTwo = (): { diverged?: { step: number; reason: string }; clipped: Floa
 const partThree = (): void => {
   const text = readFileSync(`${root}docs/bptt.md`, 'utf8');
   const vocab = charVocabulary(text);
-  const steps = quick ? 10 : 600, Tc = 32, Bc = 16, H = 64;
+  const steps = quick ? 10 : 2500, Tc = 32, Bc = 16, H = 64;
   say(`3. A character-level LSTM (hidden ${H}) on docs/bptt.md (${text.length} characters, ${vocab.size} distinct): next-character`);
   say(`   prediction over windows of ${Tc}, softmax cross-entropy, Adam. Loss per character: ln ${vocab.size} = ${Math.log(vocab.size).toFixed(2)} for a uniform guess.\n`);
   const cell = builtin.lstm({ input: vocab.size, hidden: H });
@@ -156,7 +156,7 @@ const partThree = (): void => {
   const plan = compile(u, { batch: Bc });
   const task = vocab.windows(Tc, Bc, 5);
   const bar = progressBar(steps, '   char-LSTM', { write: (s) => void process.stdout.write(s), isTTY: tty });
-  const every = quick ? 5 : 150;
+  const every = quick ? 5 : 500;
   let window = 0;
   const r = train(plan, initWith(u, 'pytorch', { seed: 3, forgetBias: 1 }), {
     steps, optimizer: optim.adam({ lr: 5e-3 }), clipNorm: 5, data: () => task.next(),
