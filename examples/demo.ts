@@ -1,6 +1,6 @@
 /**
  * `npm run demo`: backpropagation through time, its failure modes and their remedies, shown
- * with numbers. About two minutes on two cores; everything is generated or shipped.
+ * with numbers. Under a minute on two cores (WebAssembly kernels); everything is generated or shipped.
  *
  * 1. The adding problem at T = 100 (a long-range dependency) with a tanh RNN, an IRNN, a GRU
  *    and an LSTM of about the same size: who learns it, and ‖∂E_T/∂h_t‖ against t for each,
