@@ -110,6 +110,23 @@ export const withCustoms = <C extends Cell>(cell: C, customs: Customs): C => {
 /** The custom primitives a cell uses, by name (empty for cells of built-in ops only). @since 0.1.0 @category destructors */
 export const cellPrimitives = (cell: Cell): Customs => (cell as { [CUSTOMS]?: Customs })[CUSTOMS] ?? new Map();
 
+/**
+ * Replays a cell's step graph in trace `t`, its inputs bound to (params, x, state), each new
+ * var labelled `label(its label in the cell)`: what the unroller does at every step and the
+ * combinators do for every layer. Returns the next state and the output. @internal
+ */
+export const replayStep = (
+  t: Tracer, cell: Cell, params: readonly Sym[], x: Sym, state: readonly Sym[], label: (cellLabel: string) => string,
+): { state: Sym[]; output: Sym } => {
+  const g = cell.graph;
+  const env: Sym[] = new Array(g.vars.length);
+  const bound = [...params, x, ...state];
+  g.inputs.forEach((v, i) => (env[v] = bound[i]!));
+  for (const e of g.eqns) env[e.out] = t.emit(e.op, e.params as never, e.inputs.map((i) => env[i]), label(g.vars[e.out]!.label));
+  const outs = g.outputs.map((o) => env[o]!);
+  return { state: outs.slice(0, cell.state.length), output: outs[outs.length - 1]! };
+};
+
 /** A defined cell, waiting for sizes. @since 0.1.0 @category model */
 export interface CellFamily<Z extends string, PN extends string, SN extends string> {
   readonly name: string;

@@ -13,23 +13,12 @@
  * state field stays distinct.
  */
 import * as E from 'fp-ts/Either';
-import { cellPrimitives, withCustoms, type Bidirectional, type Cell, type Merge } from './cell';
+import { cellPrimitives, replayStep, withCustoms, type Bidirectional, type Cell, type Merge } from './cell';
 import { getOrThrow, issue, type LoopgradIssue } from './errors';
 import type { VarId } from './ir';
 import * as op from './op';
 import type { CustomPrimitive } from './primitives/types';
 import { Tracer, withTracer, type Sym, type Vec } from './trace';
-
-/** Replays `cell`'s step graph in `t`, its params and state bound to `env`'s syms; returns (next state, output). */
-const replay = (t: Tracer, cell: Cell, params: readonly Sym[], x: Sym, state: readonly Sym[], prefix: string): { state: Sym[]; output: Sym } => {
-  const g = cell.graph;
-  const env: Sym[] = new Array(g.vars.length);
-  const bound = [...params, x, ...state];
-  g.inputs.forEach((v, i) => (env[v] = bound[i]!));
-  for (const e of g.eqns) env[e.out] = t.emit(e.op, e.params as never, e.inputs.map((i) => env[i]), `${prefix}${g.vars[e.out]!.label}`);
-  const outs = g.outputs.map((o: VarId) => env[o]!);
-  return { state: outs.slice(0, cell.state.length), output: outs[outs.length - 1]! };
-};
 
 /** Builds a composite cell: declares the layers' params and state under prefixes, runs `body`, checks what it returns. */
 const compose = (
@@ -102,7 +91,7 @@ export const stackEither = (...cells: readonly Cell[]): E.Either<readonly Loopgr
     let input = x;
     const state: Sym[] = [];
     cells.forEach((cell, k) => {
-      const r = replay(x.tracer, cell, bound[k]!.params, input, bound[k]!.state, `l${k}.`);
+      const r = replayStep(x.tracer, cell, bound[k]!.params, input, bound[k]!.state, (l) => `l${k}.${l}`);
       state.push(...r.state);
       input = r.output;
     });
@@ -127,7 +116,7 @@ export const residualEither = (cell: Cell): E.Either<readonly LoopgradIssue[], C
   }
   if (bad.length > 0) return E.left(bad);
   return compose(name, [{ cell, prefix: '' }], cell.inputSize, (x, bound) => {
-    const r = replay(x.tracer, cell, bound[0]!.params, x, bound[0]!.state, '');
+    const r = replayStep(x.tracer, cell, bound[0]!.params, x, bound[0]!.state, (l) => l);
     return { state: r.state, output: op.add(x as Vec, r.output as Vec) };
   });
 };
@@ -166,8 +155,8 @@ export const bidirectionalEither = (forward: Cell, options: BidirectionalOptions
   if (bad.length > 0) return E.left(bad);
   const I = forward.inputSize;
   return compose(name, [{ cell: forward, prefix: 'fwd.' }, { cell: backward, prefix: 'bwd.' }], 2 * I, (x, bound) => {
-    const f = replay(x.tracer, forward, bound[0]!.params, op.slice(x as Vec, 0, I), bound[0]!.state, 'fwd.');
-    const b = replay(x.tracer, backward, bound[1]!.params, op.slice(x as Vec, I, I), bound[1]!.state, 'bwd.');
+    const f = replayStep(x.tracer, forward, bound[0]!.params, op.slice(x as Vec, 0, I), bound[0]!.state, (l) => `fwd.${l}`);
+    const b = replayStep(x.tracer, backward, bound[1]!.params, op.slice(x as Vec, I, I), bound[1]!.state, (l) => `bwd.${l}`);
     return { state: [...f.state, ...b.state], output: op.concat(f.output as Vec, b.output as Vec) };
   }, { bidirectional: { merge, forward: forward.outputSize, backward: backward.outputSize } });
 };

@@ -17,7 +17,7 @@
  * by the ordinary fan-in rule, with no special case.
  */
 import * as E from 'fp-ts/Either';
-import { cellPrimitives, type Cell } from './cell';
+import { cellPrimitives, replayStep, type Cell } from './cell';
 import { issue, getOrThrow, type LoopgradIssue } from './errors';
 import type { Graph, VarId } from './ir';
 import { stepLoss, type LossSpec } from './loss';
@@ -167,7 +167,6 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
   };
   const T = options.steps;
   const lossSpec = resolved.loss;
-  const c = cell.graph;
   const t = new Tracer([cell.name, 'unroll'], new Map(cellPrimitives(cell)));
 
   const params: { name: string; shape: Shape; var: VarId }[] = [];
@@ -230,17 +229,8 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
     const raw: Vec[] = [];
     for (let k = 0; k < T; k++) {
       // Replay the cell's eqns with its inputs bound to (params, x_t, s_{t−1}).
-      const env: Sym[] = new Array(c.vars.length);
-      const { cellParams } = paramsAt(k);
       const x = bi === undefined ? xs[k]! : op.concat(xs[k]! as Vec, xs[T - 1 - k]! as Vec);
-      c.inputs.forEach((v, i) => {
-        env[v] = i < cellParams.length ? cellParams[i]! : i === cellParams.length ? x : state[i - cellParams.length - 1]!;
-      });
-      for (const e of c.eqns) {
-        env[e.out] = t.emit(e.op, e.params as never, e.inputs.map((i) => env[i]), `${c.vars[e.out]!.label}@${k}`);
-      }
-      const outs = c.outputs.map((o) => env[o]!);
-      const next = outs.slice(0, cell.state.length);
+      const { state: next, output } = replayStep(t, cell, paramsAt(k).cellParams, x, state, (l) => `${l}@${k}`);
       // m_t and 1 − m_t spread over a state of size n, once per step and size
       const spreadHere = new Map<number, { keep: Vec; hold: Vec }>();
       const spreadOf = (n: number) => {
@@ -259,7 +249,7 @@ export function unrollEither(cell: Cell, options: UnrollOptions): E.Either<reado
         })
         : next;
       states.push(state.map((s) => s.id));
-      raw.push(outs[outs.length - 1]! as Vec);
+      raw.push(output as Vec);
       if (bi === undefined) head(k, raw[k]!);
     }
     // a bidirectional cell's step k returned [o^f_k; o^b_{T−1−k}]: re-pair by time, then merge
