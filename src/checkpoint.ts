@@ -22,6 +22,7 @@ import type { LossSpec } from './loss';
 import { compile, type Batch, type ParamValues, type Plan } from './plan';
 import type { Dtype } from './program';
 import { isDim, numel } from './shape';
+import type { ThreadPool } from './kernels/threads';
 import { unroll } from './unroll';
 
 /** Options of {@link checkpointed}. @since 0.1.0 @category model */
@@ -36,6 +37,8 @@ export interface CheckpointOptions {
   readonly dtype?: Dtype;
   /** Variable-length sequences (the batch then carries `mask`, as with `unroll`). */
   readonly masked?: boolean;
+  /** Worker threads for the segment plans' matrix products (see `compile`'s `threads`). */
+  readonly threads?: ThreadPool;
 }
 
 /** Loss and gradients; the arrays are the driver's, overwritten by the next call. @since 0.1.0 @category model */
@@ -79,7 +82,7 @@ export const checkpointedEither = (cell: Cell, options: CheckpointOptions): E.Ei
     steps: L, ...(options.readout ? { readout: options.readout } : {}), ...(options.loss ? { loss: options.loss } : {}),
     ...(options.masked ? { masked: true } : {}),
   });
-  const planOf = (L: number): Plan<string, string> => compile(unroll(cell, unrollOptions(L)), { batch: B, ...(options.dtype ? { dtype: options.dtype } : {}) });
+  const planOf = (L: number): Plan<string, string> => compile(unroll(cell, unrollOptions(L)), { batch: B, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.threads ? { threads: options.threads } : {}) });
   const full = planOf(k);
   const last = lastLength === k ? full : planOf(lastLength);
   const segmentPlan = (j: number): Plan<string, string> => (j === segments - 1 ? last : full);

@@ -47,6 +47,7 @@ export {
 } from './plan';
 export type { Dtype, KernelTier, MemoryPolicy } from './program';
 export { wasmKernelsAvailable } from './kernels/wasm';
+export { startThreads, ThreadError, THREAD_MIN_FLOPS, type ThreadOptions, type ThreadPool } from './kernels/threads';
 export { init, cloneParams, type InitOptions } from './init';
 export * as initializers from './initializers';
 export * as optim from './optim';

@@ -13,6 +13,7 @@
 import * as E from 'fp-ts/Either';
 import { getOrThrow, InternalError, issue, type LoopgradIssue } from './errors';
 import { cellPrimitives } from './cell';
+import { Pool, type ThreadPool } from './kernels/threads';
 import { wasmKernelsAvailable, wasmKernelsUnavailableReason } from './kernels/wasm';
 import { Program, type Dtype, type KernelTier, type MemoryPolicy } from './program';
 import type { Buf } from './primitives/types';
@@ -89,6 +90,11 @@ export interface CompileOptions {
    * synchronously), else the typed-array kernels; `wasm` or `js` to choose.
    */
   readonly kernels?: KernelTier;
+  /**
+   * A pool from `startThreads`: the plan's matrix products are split over its threads (the
+   * wasm kernels only; the gradients are bit-identical to a plan without it). Default: none.
+   */
+  readonly threads?: ThreadPool;
 }
 
 /** A compiled unrolled graph. @since 0.1.0 @category model */
@@ -100,6 +106,8 @@ export interface Plan<PN extends string, SN extends string> {
   readonly hoisted: number;
   /** The kernel tier the plan runs on. */
   readonly kernels: 'wasm' | 'js';
+  /** Threads the plan's matrix products run on: the pool's, or 1 (no pool, a closed one, or the `js` tier). */
+  readonly threads: number;
   /** Elements held by the value and cotangent arenas (their sizes never change after compile). */
   readonly memory: {
     readonly valueElements: number;
@@ -176,6 +184,12 @@ export const compileEither = <PN extends string, SN extends string>(
   if (tier === 'wasm' && !wasmKernelsAvailable()) {
     return E.left([issue('OptionError', ['compile', 'kernels'], `the WebAssembly SIMD kernels are unavailable here (${wasmKernelsUnavailableReason() ?? 'unknown reason'}); use kernels: 'auto' or 'js'`)]);
   }
+  if (options.threads !== undefined && !(options.threads instanceof Pool)) {
+    return E.left([issue('OptionError', ['compile', 'threads'], 'threads is not a pool from startThreads()')]);
+  }
+  if (options.threads !== undefined && tier === 'js') {
+    return E.left([issue('OptionError', ['compile', 'threads'], "threads split the WebAssembly kernels' products; kernels: 'js' has none (use 'auto' or 'wasm')")]);
+  }
   const T = u.steps, I = u.inputSize, O = u.outputSize;
   const fields = u.initialState;
   const prog = new Program({
@@ -191,6 +205,7 @@ export const compileEither = <PN extends string, SN extends string>(
     customs: cellPrimitives(u.cell),
     ...(options.hoist !== undefined ? { hoist: options.hoist } : {}),
     ...(options.kernels !== undefined ? { kernels: options.kernels } : {}),
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
   });
   const { values: v, grads: g, valueAt, gradAt } = prog;
   const contiguous = (vars: readonly number[], at: Int32Array, size: number): number => {
@@ -298,6 +313,7 @@ export const compileEither = <PN extends string, SN extends string>(
     batch: B,
     hoisted: prog.hoisted,
     kernels: prog.kernels,
+    threads: prog.threads,
     dtype,
     memory: { valueElements: v.length, gradElements: g.length, bytes: (v.length + g.length) * v.BYTES_PER_ELEMENT, savedElements: prog.savedElements },
     valueAndGradEither,

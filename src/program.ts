@@ -11,7 +11,8 @@
 import { InternalError } from './errors';
 import type { Graph, VarId } from './ir';
 import { ruleOf } from './primitives/table';
-import { createWasmArena, wasmKernelsUnavailableReason } from './kernels/wasm';
+import { arenaFor, attachThreads, type ThreadPool } from './kernels/threads';
+import { wasmKernelsUnavailableReason } from './kernels/wasm';
 import type { Buf, Customs, GemmHolder, Rule, Site } from './primitives/types';
 import { numel } from './shape';
 
@@ -53,6 +54,8 @@ export interface ProgramSpec {
    * the runtime can compile it (Node, workers; not Chrome's main thread).
    */
   readonly kernels?: KernelTier;
+  /** Worker threads to split the wasm tier's matrix products over (same results as without). */
+  readonly threads?: ThreadPool;
 }
 
 /** Which kernels a plan runs. @since 0.1.0 @category model */
@@ -151,6 +154,8 @@ export class Program {
   readonly hoisted: number;
   /** The kernel tier this program runs on. */
   readonly kernels: 'wasm' | 'js';
+  /** Threads its matrix products run on (1 without a pool, or where the pool could not serve it). */
+  readonly threads: number;
   /**
    * Elements of the values the run must keep until the backward pass (inputs, parameters and
    * whatever a VJP reads): the least memory any reverse-mode plan of this graph needs for its
@@ -166,6 +171,8 @@ export class Program {
   private readonly lossGrad: number;
   /** (offset, length) pairs of the `wrt` cotangents zeroed before each reverse walk: all but the seeded ones. */
   private readonly wrtZero: readonly number[];
+  /** g[at … at + n) = 0 for a cotangent slot: a memset in the wasm memory, else `fill`. */
+  private readonly zeroGrads: (at: number, n: number) => void;
 
   constructor(readonly spec: ProgramSpec) {
     const { graph: g, batch: B } = spec;
@@ -333,19 +340,25 @@ export class Program {
     this.isWrt = isWrt;
     // one memory for both arenas, so a kernel can read values and write cotangents
     const V = values.size, G = Math.max(grads.size, 1);
-    const wasm = spec.kernels === 'js' ? undefined : createWasmArena(V + G, spec.dtype);
+    const wasm = spec.kernels === 'js' ? undefined : arenaFor(spec.threads, V + G, spec.dtype);
     if (spec.kernels === 'wasm' && wasm === undefined) throw new InternalError(`wasm kernels are unavailable here: ${wasmKernelsUnavailableReason() ?? 'the memory could not be allocated'}`);
     if (wasm !== undefined) {
       this.values = wasm.data.subarray(0, V);
       this.grads = wasm.data.subarray(V, V + G);
-      gemm.kernels = wasm;
+      const threaded = attachThreads(spec.threads, wasm);
+      gemm.kernels = threaded ?? wasm;
       gemm.elementwise = wasm;
+      this.threads = threaded !== undefined ? spec.threads!.threads : 1;
+      this.zeroGrads = (at, n) => wasm.zero(V + at, n);
       gemm.values = this.values;
       gemm.grads = this.grads;
       gemm.gradBase = V;
     } else {
       this.values = arena(spec.dtype, V);
       this.grads = arena(spec.dtype, G);
+      this.threads = 1;
+      const grads = this.grads;
+      this.zeroGrads = (at, n) => grads.fill(0, at, at + n);
     }
     this.kernels = wasm !== undefined ? 'wasm' : 'js';
   }
@@ -362,16 +375,16 @@ export class Program {
    */
   backward(): void {
     if (!this.hasBackward) throw new InternalError('backward on a program without a loss or seeds');
-    const v = this.values, g = this.grads, norms = this.probeNorms;
+    const v = this.values, g = this.grads, norms = this.probeNorms, zero = this.zeroGrads;
     const wz = this.wrtZero;
-    for (let j = 0; j < wz.length; j += 2) g.fill(0, wz[j]!, wz[j]! + wz[j + 1]!);
+    for (let j = 0; j < wz.length; j += 2) zero(wz[j]!, wz[j + 1]!);
     if (this.lossGrad >= 0) g[this.lossGrad] = 1;
     norms.fill(0);
     const steps = this.reverse;
     for (let k = 0; k < steps.length; k++) {
       const s = steps[k]!;
       const z = s.zero;
-      for (let j = 0; j < z.length; j += 2) g.fill(0, z[j]!, z[j]! + z[j + 1]!);
+      for (let j = 0; j < z.length; j += 2) zero(z[j]!, z[j + 1]!);
       if (s.probes.length > 0) norms[s.probes[0]!] = norm(g, s.probes[1]!, s.probes[2]!);
       s.rule.vjp(v, g, s.site as Site<never>);
     }

@@ -22,6 +22,7 @@ import type { LossSpec } from './loss';
 import { compile, type Batch, type ParamValues, type Plan } from './plan';
 import type { Dtype } from './program';
 import { isDim, numel } from './shape';
+import type { ThreadPool } from './kernels/threads';
 import { unroll } from './unroll';
 
 /** Options of {@link tbptt}. @since 0.1.0 @category model */
@@ -36,6 +37,8 @@ export interface TbpttOptions {
   readonly dtype?: Dtype;
   /** Carry the final state into the next call (default false). */
   readonly stateful?: boolean;
+  /** Worker threads for the segment plans' matrix products (see `compile`'s `threads`). */
+  readonly threads?: ThreadPool;
 }
 
 /** Loss, summed gradients and final state of one TBPTT pass. Arrays are fresh (owned by the caller). @since 0.1.0 @category model */
@@ -85,7 +88,7 @@ export const tbpttEither = (cell: Cell, options: TbpttOptions): E.Either<readonl
         steps: L, ...(options.readout ? { readout: options.readout } : {}), ...(options.loss ? { loss: options.loss } : {}),
         ...(weights ? { stepWeights: weights } : {}),
       });
-      p = compile(u, { batch: B, ...(options.dtype ? { dtype: options.dtype } : {}) });
+      p = compile(u, { batch: B, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.threads ? { threads: options.threads } : {}) });
       plans.set(key, p);
     }
     return p;

@@ -204,6 +204,21 @@ export function gemmNNacc_f32(dx: usize, dy: usize, a: usize, rows: i32, m: i32,
   accBroadcast<f32>(dx, dy, <usize>m * 4, 4, a, rows, m, n);
 }
 
+/**
+ * O[p, k] += Σ_q S[p, q] · B[q, k] with S addressed by BYTE strides sp, sq (f32): the kernel
+ * under gemmTNacc / gemmNNacc, exported so a caller can hand a block of O's rows to another
+ * thread (src/kernels/threads.ts). Each O element sums its q terms in order whatever P is, so
+ * any split of the rows gives the same bits.
+ */
+export function accBroadcast_f32(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: i32, Q: i32, n: i32): void {
+  accBroadcast<f32>(o, s, sp, sq, b, P, Q, n);
+}
+
+/** {@link accBroadcast_f32} for f64. */
+export function accBroadcast_f64(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: i32, Q: i32, n: i32): void {
+  accBroadcast<f64>(o, s, sp, sq, b, P, Q, n);
+}
+
 /** Y[r, i] = Σ_k X[r, k] · A[i, k]  (Y [rows, m] overwritten; X [rows, n]; A [m, n]; f64). */
 export function gemmNT_f64(y: usize, x: usize, a: usize, rows: i32, m: i32, n: i32): void {
   nt<f64>(y, x, a, rows, m, n);
@@ -451,3 +466,14 @@ export function sigmoid_f64(y: usize, x: usize, count: i32): void { unary64(1, y
 export function accTanhGrad_f64(g: usize, dy: usize, y: usize, count: i32): void { accUnaryGrad<f64>(false, g, dy, y, count); }
 /** g += y (1 − y) dy (f64). */
 export function accSigmoidGrad_f64(g: usize, dy: usize, y: usize, count: i32): void { accUnaryGrad<f64>(true, g, dy, y, count); }
+
+// ---------------------------------------------------------------------------------------------
+// Bulk zeroing (the cotangent slots the reverse walk clears before their first accumulation).
+// `TypedArray.prototype.fill` over a SHARED buffer takes a slow element-by-element path in V8
+// (about 10× a plain buffer's); `memory.fill` is a memset either way.
+// ---------------------------------------------------------------------------------------------
+
+/** Sets `bytes` bytes from byte offset p to zero (0.0 in f32 and f64). */
+export function zero(p: usize, bytes: usize): void {
+  memory.fill(p, 0, bytes);
+}

@@ -11,7 +11,7 @@
  * modules over 4 KB; workers and Node are fine), or when the memory cannot be allocated.
  */
 import type { ElementwiseKernels, GemmKernels } from '../primitives/types';
-import { kernelsWasmBase64 } from './wasm-binary';
+import { kernelsSharedWasmBase64, kernelsWasmBase64 } from './wasm-binary';
 
 /** The two element types the kernels come in. @since 0.1.0 @category kernels */
 export type WasmDtype = 'float32' | 'float64';
@@ -53,20 +53,32 @@ export interface WasmArena extends GemmKernels, ElementwiseKernels {
   readonly accSub: (g: number, dy: number, count: number) => void;
   /** g[i] += dy[i] · o[i], i < count. */
   readonly accMul: (g: number, dy: number, o: number, count: number) => void;
+  /**
+   * O[p, k] += Σ_q S[p, q] · B[q, k] (p < P, q < Q, k < n), S[p, q] at s + p·sp + q·sq
+   * (element strides): the kernel under tnAcc and nnAcc, for callers that split O's rows.
+   */
+  readonly accBroadcast: (o: number, s: number, sp: number, sq: number, b: number, P: number, Q: number, n: number) => void;
+  /** data[at … at + count) = 0 (a memset: `fill` is slow over a shared buffer). */
+  readonly zero: (at: number, count: number) => void;
+  /** Whether `memory` is shared (a `SharedArrayBuffer`, for worker threads). */
+  readonly shared: boolean;
+  /** The compiled module this arena's instance runs (workers instantiate it over `memory`). */
+  readonly module: WasmModule;
 }
 
 // The root tsconfig has neither DOM nor WebAssembly types (only ES2022 + node), so the little of
 // the WebAssembly JS API used here is typed locally and reached through globalThis.
 /** The part of a `WebAssembly.Memory` an arena exposes. @since 0.1.0 @category kernels */
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
 }
-interface WasmModule { readonly __brand?: 'WebAssembly.Module' }
+/** A compiled `WebAssembly.Module` (opaque here). @since 0.1.0 @category kernels */
+export interface WasmModule { readonly __brand?: 'WebAssembly.Module' }
 interface WasmInstance { readonly exports: Record<string, unknown> }
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => WasmModule;
   readonly Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => WasmInstance;
-  readonly Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
+  readonly Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
 
 type RawKernel = (y: number, x: number, a: number, rows: number, m: number, n: number) => void;
@@ -75,6 +87,7 @@ type RawAcc = (g: number, gs: number, dy: number, rows: number, n: number) => vo
 type RawAccMul = (g: number, gs: number, dy: number, o: number, os: number, rows: number, n: number) => void;
 type RawUnary = (y: number, x: number, count: number) => void;
 type RawUnaryGrad = (g: number, dy: number, y: number, count: number) => void;
+type RawBroadcast = (o: number, s: number, sp: number, sq: number, b: number, P: number, Q: number, n: number) => void;
 
 const PAGE = 65536;
 /** wasm32's limit: 65536 pages (4 GiB). Engines may allow less; allocation failure is caught. */
@@ -102,21 +115,23 @@ export const decodeBase64 = (s: string): Uint8Array => {
 
 type Compiled = { readonly ok: true; readonly api: WasmApi; readonly module: WasmModule } | { readonly ok: false; readonly reason: string };
 let compiled: Compiled | undefined;
+let compiledShared: Compiled | undefined;
 
-const compile = (): Compiled => {
-  if (compiled !== undefined) return compiled;
+const compileModule = (base64: string): Compiled => {
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (api === undefined) return (compiled = { ok: false, reason: 'this engine has no WebAssembly' });
+  if (api === undefined) return { ok: false, reason: 'this engine has no WebAssembly' };
   try {
-    const module = new api.Module(decodeBase64(kernelsWasmBase64));
-    compiled = { ok: true, api, module };
+    return { ok: true, api, module: new api.Module(decodeBase64(base64)) };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     // Chrome's main thread: "WebAssembly.Module is disallowed on the main thread, if the buffer size is larger than 4KB"
-    compiled = { ok: false, reason: /main thread|disallowed/i.test(msg) ? `synchronous WebAssembly compilation is not allowed here (${msg}); use a worker` : `the kernels module does not compile here, probably no WebAssembly SIMD (${msg})` };
+    return { ok: false, reason: /main thread|disallowed/i.test(msg) ? `synchronous WebAssembly compilation is not allowed here (${msg}); use a worker` : `the kernels module does not compile here, probably no WebAssembly SIMD (${msg})` };
   }
-  return compiled;
 };
+
+const compile = (): Compiled => (compiled ??= compileModule(kernelsWasmBase64));
+/** The shared-memory build, compiled on first use by a thread pool. */
+const compileShared = (): Compiled => (compiledShared ??= compileModule(kernelsSharedWasmBase64));
 
 /** Whether the wasm kernels can run here (compiles the module on first call). @since 0.1.0 @category kernels */
 export const wasmKernelsAvailable = (): boolean => compile().ok;
@@ -131,11 +146,15 @@ export const wasmKernelsUnavailableReason = (): string | undefined => {
  * A fresh arena of at least `elements` values of `dtype` in its own WebAssembly memory, with the
  * kernels bound to it (see {@link WasmArena}, including how to hold values and gradients in one
  * arena). Undefined when the kernels are unavailable or the memory cannot be allocated.
+ * `shared: true` puts it in a shared memory (a `SharedArrayBuffer`, the shared-memory build of
+ * the module), which worker threads can run the same kernels on (see `startThreads`); that needs
+ * an engine with shared memory (Node; browsers only on cross-origin-isolated pages).
  * @since 0.1.0
  * @category kernels
  */
-export const createWasmArena = (elements: number, dtype: WasmDtype): WasmArena | undefined => {
-  const c = compile();
+export const createWasmArena = (elements: number, dtype: WasmDtype, options: { readonly shared?: boolean } = {}): WasmArena | undefined => {
+  const shared = options.shared === true;
+  const c = shared ? compileShared() : compile();
   if (!c.ok) return undefined;
   if (!Number.isInteger(elements) || elements < 0) throw new RangeError(`createWasmArena: elements must be a non-negative integer, got ${elements}`);
   const bpe = dtype === 'float32' ? 4 : 8;
@@ -143,28 +162,32 @@ export const createWasmArena = (elements: number, dtype: WasmDtype): WasmArena |
   if (pages > MAX_PAGES) return undefined;
   let memory: WasmMemory, instance: WasmInstance;
   try {
-    memory = new c.api.Memory({ initial: pages, maximum: pages });
+    memory = new c.api.Memory({ initial: pages, maximum: pages, ...(shared ? { shared: true } : {}) });
     instance = new c.api.Instance(c.module, { env: { memory } });
   } catch {
     return undefined;
   }
   const sfx = dtype === 'float32' ? 'f32' : 'f64';
-  const ntRaw = instance.exports[`gemmNT_${sfx}`] as RawKernel;
-  const tnRaw = instance.exports[`gemmTNacc_${sfx}`] as RawKernel;
-  const nnRaw = instance.exports[`gemmNNacc_${sfx}`] as RawKernel;
   const ex = <K>(name: string): K => instance.exports[`${name}_${sfx}`] as K;
+  const ntRaw = ex<RawKernel>('gemmNT'), tnRaw = ex<RawKernel>('gemmTNacc'), nnRaw = ex<RawKernel>('gemmNNacc');
+  const broadcastRaw = ex<RawBroadcast>('accBroadcast');
   const addRaw = ex<RawBinary>('add'), subRaw = ex<RawBinary>('sub'), mulRaw = ex<RawBinary>('mul');
   const accAddRaw = ex<RawAcc>('accAdd'), accSubRaw = ex<RawAcc>('accSub'), accMulRaw = ex<RawAccMul>('accMul');
+  const zeroRaw = instance.exports['zero'] as (p: number, bytes: number) => void;
   const tanhRaw = ex<RawUnary>('tanh'), sigmoidRaw = ex<RawUnary>('sigmoid');
   const tanhGradRaw = ex<RawUnaryGrad>('accTanhGrad'), sigmoidGradRaw = ex<RawUnaryGrad>('accSigmoidGrad');
   // byte offsets for pointers; strides, rows, n and counts stay element counts
   return {
     dtype,
     memory,
+    shared,
+    module: c.module,
     data: dtype === 'float32' ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer),
     nt: (y, x, a, rows, m, n) => ntRaw(y * bpe, x * bpe, a * bpe, rows, m, n),
     tnAcc: (da, dy, x, rows, m, n) => tnRaw(da * bpe, dy * bpe, x * bpe, rows, m, n),
     nnAcc: (dx, dy, a, rows, m, n) => nnRaw(dx * bpe, dy * bpe, a * bpe, rows, m, n),
+    zero: (at, count) => zeroRaw(at * bpe, count * bpe),
+    accBroadcast: (o, s, sp, sq, b, P, Q, n) => broadcastRaw(o * bpe, s * bpe, sp * bpe, sq * bpe, b * bpe, P, Q, n),
     add: (y, a, b, count) => addRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),
     sub: (y, a, b, count) => subRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),
     mul: (y, a, b, count) => mulRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),
