@@ -100,7 +100,8 @@ export interface Row {
   readonly size: SizeName;
   readonly dtype: DtypeName;
   readonly flops: number;
-  readonly threads: 1;
+  /** Threads the plan's matrix products ran on (1: no pool). */
+  readonly threads: number;
   readonly skipped: boolean;
   readonly reason?: string;
   readonly error?: string;

@@ -14,6 +14,8 @@ const USAGE = `usage: npm run bench -- [options]   (or: npx tsx bench/run.ts [op
   --cells LIST   comma list of ${CELL_NAMES.join(', ')} (default: all)
   --sizes LIST   comma list of ${SIZE_NAMES.join(', ')} (default: all)
   --dtype LIST   comma list of ${DTYPES.join(', ')} (default: both; one worker process each)
+  --threads LIST comma list of thread counts (default: 1 and the machine's ${os.availableParallelism()}); N > 1 compiles
+                 with a pool of N threads (startThreads); one worker process per dtype × count
   --json         print {date, node, cpu, rows} as JSON on stdout; the table goes to stderr
   --out FILE     also write that JSON document to FILE
   --help         this text
@@ -30,8 +32,8 @@ const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs one worker; resolves with its rows and exit status (stderr is forwarded as it comes). */
-const runWorker = async (dtype: DtypeName, cells: string, sizes: string): Promise<{ rows: Row[]; code: number | null; signal: string | null }> => {
-  const r = await spawnLines(process.execPath, ['--import', 'tsx', workerPath, '--dtype', dtype, '--cells', cells, '--sizes', sizes], { cwd: repoRoot, label: `worker ${dtype}` });
+const runWorker = async (dtype: DtypeName, threads: number, cells: string, sizes: string): Promise<{ rows: Row[]; code: number | null; signal: string | null }> => {
+  const r = await spawnLines(process.execPath, ['--import', 'tsx', workerPath, '--dtype', dtype, '--threads', String(threads), '--cells', cells, '--sizes', sizes], { cwd: repoRoot, label: `worker ${dtype} ${threads}t` });
   return { rows: r.lines as Row[], code: r.code, signal: r.signal };
 };
 
@@ -39,16 +41,16 @@ const fmt = (x: number | undefined, digits: number): string => (x === undefined 
 
 /** The human table. */
 const table = (rows: readonly Row[]): string => {
-  const head = ['cell', 'size', 'dtype', 'median ms/step', 'GFLOP/s', 'timed steps', 'loss'];
+  const head = ['cell', 'size', 'dtype', 'threads', 'median ms/step', 'GFLOP/s', 'timed steps', 'loss'];
   const body = rows.map((r) => [
-    r.cell, r.size, r.dtype,
+    r.cell, r.size, r.dtype, String(r.threads),
     r.skipped ? (r.error !== undefined ? 'ERROR' : 'SKIPPED') : fmt(r.medianMs, 3),
     r.skipped ? '' : fmt(r.gflops, 3),
     r.skipped ? (r.error ?? r.reason ?? '') : `${r.timedSteps}${r.reduced ? ' (reduced)' : ''}`,
     r.loss === undefined || r.loss === null ? '' : r.loss.toPrecision(6),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === 5 && b[3] === 'ERROR' ? 0 : b[i]!.length))));
-  const line = (cols: readonly string[]): string => cols.map((c, i) => (i >= 3 && i <= 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === 6 && b[4] === 'ERROR' ? 0 : b[i]!.length))));
+  const line = (cols: readonly string[]): string => cols.map((c, i) => (i >= 3 && i <= 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n') + '\n';
 };
 
@@ -57,7 +59,7 @@ const main = async (): Promise<void> => {
   try {
     parsed = parseArgs({
       options: {
-        cells: { type: 'string' }, sizes: { type: 'string' }, dtype: { type: 'string' },
+        cells: { type: 'string' }, sizes: { type: 'string' }, dtype: { type: 'string' }, threads: { type: 'string' },
         json: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -75,19 +77,23 @@ const main = async (): Promise<void> => {
   if (typeof cells === 'string') return fail(cells);
   if (typeof sizes === 'string') return fail(sizes);
   if (typeof dtypes === 'string') return fail(dtypes);
+  const threadCounts = (v.threads ?? `1,${os.availableParallelism()}`).split(',').map((x) => Number(x.trim()));
+  if (threadCounts.some((n) => !(Number.isInteger(n) && n >= 1 && n <= 256))) return fail(`--threads takes positive integers, not '${v.threads}'`);
 
   const rows: Row[] = [];
   let failed = false;
-  for (const dtype of dtypes) {
-    const r = await runWorker(dtype, cells.join(','), sizes.join(','));
+  for (const dtype of dtypes) for (const threads of [...new Set(threadCounts)]) {
+    const r = await runWorker(dtype, threads, cells.join(','), sizes.join(','));
     rows.push(...r.rows);
     const expected = cells.length * sizes.length;
     if (r.code !== 0 || r.rows.length !== expected) {
       failed = true;
-      process.stderr.write(`bench: the ${dtype} worker exited with ${r.signal ?? `code ${r.code}`} after ${r.rows.length} of ${expected} rows\n`);
+      process.stderr.write(`bench: the ${dtype} ${threads}-thread worker exited with ${r.signal ?? `code ${r.code}`} after ${r.rows.length} of ${expected} rows\n`);
     }
   }
   if (rows.some((r) => r.error !== undefined)) failed = true;
+  // side by side: each cell × size with its dtypes and thread counts together
+  rows.sort((a, b) => SIZE_NAMES.indexOf(a.size) - SIZE_NAMES.indexOf(b.size) || CELL_NAMES.indexOf(a.cell) - CELL_NAMES.indexOf(b.cell) || DTYPES.indexOf(a.dtype) - DTYPES.indexOf(b.dtype) || a.threads - b.threads);
 
   const doc = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', rows };
   const text = table(rows);

@@ -2,10 +2,13 @@
  * Benchmark worker: times one dtype in its own process (one dtype per process keeps V8's
  * kernels monomorphic) and prints one JSON row per (cell, size) on stdout; progress on stderr.
  *
- *   node --import tsx bench/worker.ts --dtype float32 [--cells vanilla,gru,lstm] [--sizes tiny,small]
+ *   node --import tsx bench/worker.ts --dtype float32 [--cells vanilla,gru,lstm] [--sizes tiny,small] [--threads N]
+ *
+ * --threads N > 1 compiles every plan with a pool of N threads (startThreads).
  */
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { startThreads, type ThreadPool } from '../src/kernels/threads';
 import { compile, type ParamValues } from '../src/plan';
 import { unroll } from '../src/unroll';
 import { numel, type Shape } from '../src/shape';
@@ -24,13 +27,14 @@ const randomParams = <PN extends string>(ps: readonly { readonly name: PN; reado
 };
 
 /** Builds, compiles and times one combination; never throws. */
-const bench = (cell: CellName, size: SizeName, dtype: DtypeName): Row => {
+const bench = (cell: CellName, size: SizeName, dtype: DtypeName, pool: ThreadPool | undefined): Row => {
   const s = SIZES[size];
-  const base = { peer: 'loopgrad', cell, size, dtype, flops: flopsPerStep(cell, s), threads: 1 } as const;
+  const base = { peer: 'loopgrad', cell, size, dtype, flops: flopsPerStep(cell, s), threads: pool?.threads ?? 1 } as const;
   try {
     const c0 = performance.now();
     const u = unroll(CELLS[cell].make(s), { steps: s.T, readout: { output: s.O } });
-    const plan = compile(u, { batch: s.B, dtype });
+    const plan = compile(u, { batch: s.B, dtype, ...(pool ? { threads: pool } : {}) });
+    if (plan.threads !== base.threads) throw new Error(`the plan runs on ${plan.threads} thread(s), not ${base.threads}`);
     const compileMs = performance.now() - c0;
     const rand = mulberry32(1234);
     const params = randomParams(u.params, rand, dtype);
@@ -48,8 +52,8 @@ const bench = (cell: CellName, size: SizeName, dtype: DtypeName): Row => {
   }
 };
 
-const main = (): void => {
-  const { values } = parseArgs({ options: { dtype: { type: 'string' }, cells: { type: 'string' }, sizes: { type: 'string' } } });
+const main = async (): Promise<void> => {
+  const { values } = parseArgs({ options: { dtype: { type: 'string' }, cells: { type: 'string' }, sizes: { type: 'string' }, threads: { type: 'string', default: '1' } } });
   const dtypes = parseList('--dtype', 'dtype', values.dtype, DTYPES);
   const cells = parseList('--cells', 'cell', values.cells, CELL_NAMES);
   const sizes = parseList('--sizes', 'size', values.sizes, SIZE_NAMES);
@@ -64,14 +68,21 @@ const main = (): void => {
     process.exit(2);
   }
   const dtype = dtypes[0]!;
+  const threads = Number(values.threads);
+  if (!(Number.isInteger(threads) && threads >= 1)) {
+    process.stderr.write(`bench worker: --threads must be a positive integer, not '${values.threads}'\n`);
+    process.exit(2);
+  }
+  const pool = threads > 1 ? await startThreads({ threads }) : undefined;
   for (const size of sizes) {
     for (const cell of cells) {
-      const row = bench(cell, size, dtype);
+      const row = bench(cell, size, dtype, pool);
       const what = row.error ?? (row.skipped ? `SKIPPED ${row.reason}` : `${row.medianMs!.toFixed(3)} ms/step (${row.timedSteps} timed${row.reduced ? ', reduced' : ''}) ${row.gflops!.toFixed(3)} GFLOP/s`);
-      process.stderr.write(`loopgrad ${dtype} ${cell} ${size}: ${what}\n`);
+      process.stderr.write(`loopgrad ${dtype} ${threads}t ${cell} ${size}: ${what}\n`);
       process.stdout.write(`${JSON.stringify(row)}\n`);
     }
   }
+  await pool?.close();
 };
 
-main();
+await main();

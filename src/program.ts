@@ -11,7 +11,7 @@
 import { InternalError } from './errors';
 import type { Graph, VarId } from './ir';
 import { ruleOf } from './primitives/table';
-import { arenaFor, attachThreads, type ThreadPool } from './kernels/threads';
+import { arenaFor, attachThreads, usesThreads, type ThreadPool } from './kernels/threads';
 import { wasmKernelsUnavailableReason } from './kernels/wasm';
 import type { Buf, Customs, GemmHolder, Rule, Site } from './primitives/types';
 import { numel } from './shape';
@@ -340,15 +340,22 @@ export class Program {
     this.isWrt = isWrt;
     // one memory for both arenas, so a kernel can read values and write cotangents
     const V = values.size, G = Math.max(grads.size, 1);
-    const wasm = spec.kernels === 'js' ? undefined : arenaFor(spec.threads, V + G, spec.dtype);
+    // the largest matrix product (2·rows·m·n flops) decides whether threads can pay
+    let maxFlops = 0;
+    runs.forEach((k, j) => {
+      const site = this.forwardSites[j]!; // matvec(A [m, n], x [n]) over nb rows
+      if (g.eqns[k]!.op === 'matvec') maxFlops = Math.max(maxFlops, 2 * site.nb * site.outSize * site.inSize[1]!);
+    });
+    const threaded = spec.kernels !== 'js' && usesThreads(spec.threads, maxFlops);
+    const wasm = spec.kernels === 'js' ? undefined : arenaFor(threaded, V + G, spec.dtype);
     if (spec.kernels === 'wasm' && wasm === undefined) throw new InternalError(`wasm kernels are unavailable here: ${wasmKernelsUnavailableReason() ?? 'the memory could not be allocated'}`);
     if (wasm !== undefined) {
       this.values = wasm.data.subarray(0, V);
       this.grads = wasm.data.subarray(V, V + G);
-      const threaded = attachThreads(spec.threads, wasm);
-      gemm.kernels = threaded ?? wasm;
+      const split = threaded ? attachThreads(spec.threads, wasm) : undefined;
+      gemm.kernels = split ?? wasm;
       gemm.elementwise = wasm;
-      this.threads = threaded !== undefined ? spec.threads!.threads : 1;
+      this.threads = split !== undefined ? spec.threads!.threads : 1;
       this.zeroGrads = (at, n) => wasm.zero(V + at, n);
       gemm.values = this.values;
       gemm.grads = this.grads;

@@ -45,7 +45,7 @@ describe('threaded kernels', () => {
           const pool = useThree ? three : two;
           const jobs = (pool as Pool).jobs;
           const X = 0, A = rows * n, Y = A + m * n, Y2 = Y + rows * m, DA = Y2 + rows * m, DX = DA + m * n, size = DX + rows * n;
-          const arena = arenaFor(pool, 2 * size, dtype)!;
+          const arena = arenaFor(true, 2 * size, dtype)!;
           const threaded = attachThreads(pool, arena)!;
           expect(threaded).toBeDefined();
           const d = arena.data;
@@ -69,7 +69,7 @@ describe('threaded kernels', () => {
   });
 
   it('a worker whose kernel traps makes the call throw a ThreadError; the pool keeps working', () => {
-    const arena = arenaFor(two, 16384, 'float32')!; // one 64 KiB page
+    const arena = arenaFor(true, 16384, 'float32')!; // one 64 KiB page
     const k = attachThreads(two, arena)!;
     // 8 rows of 2000 from element 8192: the caller's 4 rows end at 16192, inside the page; the worker's run past its end
     expect(() => k.nt(8192, 0, 0, 8, 2000, 1)).toThrow(ThreadError);
@@ -164,6 +164,15 @@ describe('thread options', () => {
     await expect(startThreads({ threads: 0 })).rejects.toThrow('startThreads: threads is 0; expected an integer from 1 to 256');
     await expect(startThreads({ threads: 1.5 })).rejects.toThrow(ThreadError);
     await expect(startThreads({ minFlops: -1 })).rejects.toThrow('startThreads: minFlops is -1; expected a number ≥ 0');
+  });
+
+  it('a plan whose products are all under the pool\'s threshold runs alone, in a plain memory', async () => {
+    const pool = await startThreads({ threads: 2 }); // the default threshold, 2^19 flops
+    const u = unroll(builtin.lstm({ input: 8, hidden: 16 }), { steps: 4, readout: { output: 8 } });
+    expect(compile(u, { batch: 1, threads: pool }).threads).toBe(1); // 2·1·64·16 flops at most
+    const big = unroll(builtin.lstm({ input: 64, hidden: 128 }), { steps: 2, readout: { output: 64 } });
+    expect(compile(big, { batch: 32, threads: pool }).threads).toBe(2); // 2·32·512·128 = 4.2M
+    await pool.close();
   });
 
   it('one thread starts no worker; its plans run alone', async () => {

@@ -388,9 +388,19 @@ export const startThreads = async (options: ThreadOptions = {}): Promise<ThreadP
   return new Pool(slots, minFlops);
 };
 
-/** The arena a threaded plan needs: shared when the pool has workers. @internal */
-export const arenaFor = (pool: ThreadPool | undefined, elements: number, dtype: 'float32' | 'float64'): WasmArena | undefined =>
-  createWasmArena(elements, dtype, pool instanceof Pool && pool.threads > 1 && !pool.closed ? { shared: true } : {});
+/**
+ * Whether a plan whose largest matrix product is `maxFlops` should run on `pool`: only when the
+ * pool has workers, is open, and would split at least that product. A plan with nothing to split
+ * keeps a plain (unshared) memory, because V8's typed-array built-ins (`set`, `fill`,
+ * `subarray` copies) are several times slower over a SharedArrayBuffer, which at the
+ * workload's tiny and small sizes doubled the step time for no gain. @internal
+ */
+export const usesThreads = (pool: ThreadPool | undefined, maxFlops: number): boolean =>
+  pool instanceof Pool && pool.threads > 1 && !pool.closed && maxFlops >= pool.minFlops;
+
+/** The arena of a plan: shared when it runs threaded (see {@link usesThreads}). @internal */
+export const arenaFor = (threaded: boolean, elements: number, dtype: 'float32' | 'float64'): WasmArena | undefined =>
+  createWasmArena(elements, dtype, threaded ? { shared: true } : {});
 
 /** Threaded kernels for a plan's arena, when the pool can give them. @internal */
 export const attachThreads = (pool: ThreadPool | undefined, arena: WasmArena): GemmKernels | undefined =>
