@@ -100,7 +100,9 @@ export interface Row {
   readonly size: SizeName;
   readonly dtype: DtypeName;
   readonly flops: number;
-  /** Threads the plan's matrix products ran on (1: no pool). */
+  /** Threads of the pool the plan was compiled with (1: no pool). */
+  readonly pool: number;
+  /** Threads the plan's matrix products ran on: 1 without a pool, or when none is large enough to split. */
   readonly threads: number;
   readonly skipped: boolean;
   readonly reason?: string;

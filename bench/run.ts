@@ -41,9 +41,9 @@ const fmt = (x: number | undefined, digits: number): string => (x === undefined 
 
 /** The human table. */
 const table = (rows: readonly Row[]): string => {
-  const head = ['cell', 'size', 'dtype', 'threads', 'median ms/step', 'GFLOP/s', 'timed steps', 'loss'];
+  const head = ['cell', 'size', 'dtype', 'pool', 'median ms/step', 'GFLOP/s', 'timed steps', 'loss'];
   const body = rows.map((r) => [
-    r.cell, r.size, r.dtype, String(r.threads),
+    r.cell, r.size, r.dtype, r.pool === 1 ? '1' : `${r.pool}${r.threads === 1 ? ' (ran 1)' : ''}`,
     r.skipped ? (r.error !== undefined ? 'ERROR' : 'SKIPPED') : fmt(r.medianMs, 3),
     r.skipped ? '' : fmt(r.gflops, 3),
     r.skipped ? (r.error ?? r.reason ?? '') : `${r.timedSteps}${r.reduced ? ' (reduced)' : ''}`,
@@ -93,7 +93,7 @@ const main = async (): Promise<void> => {
   }
   if (rows.some((r) => r.error !== undefined)) failed = true;
   // side by side: each cell × size with its dtypes and thread counts together
-  rows.sort((a, b) => SIZE_NAMES.indexOf(a.size) - SIZE_NAMES.indexOf(b.size) || CELL_NAMES.indexOf(a.cell) - CELL_NAMES.indexOf(b.cell) || DTYPES.indexOf(a.dtype) - DTYPES.indexOf(b.dtype) || a.threads - b.threads);
+  rows.sort((a, b) => SIZE_NAMES.indexOf(a.size) - SIZE_NAMES.indexOf(b.size) || CELL_NAMES.indexOf(a.cell) - CELL_NAMES.indexOf(b.cell) || DTYPES.indexOf(a.dtype) - DTYPES.indexOf(b.dtype) || a.pool - b.pool);
 
   const doc = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', rows };
   const text = table(rows);

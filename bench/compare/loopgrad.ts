@@ -3,6 +3,7 @@
  * reference every peer's gradients are checked against. The same calls as bench/worker.ts, with
  * compile()'s default options (so the kernel tier is whatever loopgrad picks by default).
  */
+import type { ThreadPool } from '../../src/kernels/threads';
 import { compile, type ParamValues } from '../../src/plan';
 import { unroll } from '../../src/unroll';
 import { CELLS, type DtypeName } from '../common';
@@ -15,9 +16,9 @@ export const loopgradKernels = (dtype: DtypeName): string => {
   return `${plan.kernels}, ${plan.hoisted > 0 ? 'input projections hoisted' : 'no hoisting'}`;
 };
 
-export const loopgradStepper = (p: Problem, dtype: DtypeName): Stepper => {
+export const loopgradStepper = (p: Problem, dtype: DtypeName, threads?: ThreadPool): Stepper => {
   const u = unroll(CELLS[p.cell].make(p.dims), { steps: p.dims.T, readout: { output: p.dims.O } });
-  const plan = compile(u, { batch: p.dims.B, dtype });
+  const plan = compile(u, { batch: p.dims.B, dtype, ...(threads ? { threads } : {}) });
   const conv = (a: Float32Array): Float32Array | Float64Array => (dtype === 'float32' ? Float32Array.from(a) : Float64Array.from(a));
   const params = Object.fromEntries(p.params.map((q) => [q.name, conv(q.data)])) as ParamValues<string>;
   const batch = { inputs: conv(p.inputs), targets: conv(p.targets) };

@@ -9,6 +9,7 @@
  * the same numbers. Problems travel between processes as JSON files with base64 payloads
  * (bench/compare/torch_check.py reads them too).
  */
+import os from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { numel } from '../../src/shape';
@@ -37,9 +38,21 @@ export interface LossAndGrads {
   readonly grads: Readonly<Record<string, ArrayLike<number>>>;
 }
 
-/** The peers, in run order. `loopgrad` runs in float32 and float64, the others in float32. */
-export const PEERS = ['loopgrad', 'tfjs-cpu', 'tfjs-wasm', 'jaxjs', 'torch'] as const;
+/**
+ * The peers, in run order. `loopgrad` (one thread) and `loopgrad-threads` (a pool of one thread
+ * per core, `startThreads()`) run in float32 and float64, the others in float32.
+ */
+export const PEERS = ['loopgrad', 'loopgrad-threads', 'tfjs-cpu', 'tfjs-wasm', 'jaxjs', 'torch'] as const;
 export type PeerName = (typeof PEERS)[number];
+
+/** The dtypes a peer runs in. */
+export const dtypesOf = (peer: PeerName): DtypeName[] => (peer === 'loopgrad' || peer === 'loopgrad-threads' ? ['float32', 'float64'] : ['float32']);
+
+/** A row's label: the peer, with loopgrad's thread count and a float64 mark. */
+export const labelOf = (peer: PeerName, dtype: DtypeName): string => {
+  const name = peer === 'loopgrad-threads' ? `loopgrad ${os.availableParallelism()}t` : peer;
+  return dtype === 'float64' ? `${name} f64` : name;
+};
 
 /** Gradient-check tolerance: loss and every parameter, |Δ|∞ / |ref|∞ ≤ this. */
 export const CHECK_RTOL = 1e-3;

@@ -16,8 +16,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CELL_NAMES, SIZE_NAMES, SIZES, parseList, type CellName, type DtypeName, type SizeName } from '../common';
-import { PEERS, STEP_LIMIT_S, CHECK_RTOL, flopsOf, type CompareRow, type PeerName } from './problem';
+import { CELL_NAMES, SIZE_NAMES, SIZES, parseList, type CellName, type SizeName } from '../common';
+import { PEERS, STEP_LIMIT_S, CHECK_RTOL, dtypesOf, flopsOf, labelOf, type CompareRow, type PeerName } from './problem';
 import { spawnLines } from '../spawn';
 import { runTorch } from './torch';
 
@@ -29,7 +29,8 @@ const USAGE = `usage: npm run bench:compare -- [options]   (or, once bench/ is i
 
   --cells LIST    comma list of ${CELL_NAMES.join(', ')} (default: all)
   --sizes LIST    comma list of ${SIZE_NAMES.join(', ')} (default: all)
-  --peers LIST    comma list of ${PEERS.join(', ')} (default: all; loopgrad gives a float32 and a float64 row)
+  --peers LIST    comma list of ${PEERS.join(', ')} (default: all; loopgrad and loopgrad-threads
+                  give a float32 and a float64 row)
   --budget S      seconds per peer × dtype (default ${DEFAULT_BUDGET_S}); rows left when it runs out are skipped
   --json          print {date, machine, peers, rows} as JSON on stdout; the tables go to stderr
   --markdown      print the tables as Markdown
@@ -131,6 +132,48 @@ const wideTable = (rows: readonly CompareRow[], cells: readonly CellName[], size
   return { head, body, right: cols.map((_, i) => i + 2) };
 };
 
+/**
+ * The issue's targets, per cell × size, against loopgrad's best configuration (the faster of one
+ * thread and the pool) in each dtype: how many times slower jax-js and the faster TF.js backend
+ * are (targets ≥ 3 and ≥ 5), loopgrad ÷ PyTorch (< 1 at tiny/small, ≤ 1.5 medium, ≤ 2 large),
+ * and float64 ÷ float32 (≤ 2). A target met is marked ✓, one missed ✗.
+ */
+const targetTable = (rows: readonly CompareRow[], cells: readonly CellName[], sizes: readonly SizeName[]): Table => {
+  const ms = (peer: PeerName, cell: CellName, size: SizeName, dtype = 'float32'): number | undefined => {
+    const r = rows.find((x) => x.peer === peer && x.cell === cell && x.size === size && x.dtype === dtype);
+    return r?.status === 'ok' ? r.medianMs : undefined;
+  };
+  const best = (cell: CellName, size: SizeName, dtype: string): number | undefined => {
+    const xs = [ms('loopgrad', cell, size, dtype), ms('loopgrad-threads', cell, size, dtype)].filter((x): x is number => x !== undefined);
+    return xs.length > 0 ? Math.min(...xs) : undefined;
+  };
+  const mark = (x: number | undefined, ok: (x: number) => boolean): string => (x === undefined ? '—' : `${fmtRatio(x)} ${ok(x) ? '✓' : '✗'}`);
+  const torchLimit = (size: SizeName): number => (size === 'tiny' || size === 'small' ? 1 : size === 'medium' ? 1.5 : 2);
+  const body: string[][] = [];
+  for (const size of sizes) {
+    for (const cell of cells) {
+      const b32 = best(cell, size, 'float32'), b64 = best(cell, size, 'float64');
+      const jax = ms('jaxjs', cell, size);
+      const tfs = [ms('tfjs-cpu', cell, size), ms('tfjs-wasm', cell, size)].filter((x): x is number => x !== undefined);
+      const torch = ms('torch', cell, size);
+      const div = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined ? a / b : undefined);
+      body.push([
+        cell, size,
+        b32 === undefined ? '—' : fmtMs(b32), b64 === undefined ? '—' : fmtMs(b64),
+        mark(div(jax, b32), (x) => x >= 3),
+        mark(tfs.length > 0 ? div(Math.min(...tfs), b32) : undefined, (x) => x >= 5),
+        mark(div(b32, torch), (x) => (size === 'tiny' || size === 'small' ? x < 1 : x <= torchLimit(size))),
+        mark(div(b64, b32), (x) => x <= 2),
+      ]);
+    }
+  }
+  return {
+    head: ['cell', 'size', 'loopgrad best f32 ms', 'best f64 ms', 'jax-js ÷ loopgrad (≥ 3)', 'faster TF.js ÷ loopgrad (≥ 5)', 'loopgrad ÷ PyTorch 1t (<1 / ≤1.5 / ≤2)', 'f64 ÷ f32 (≤ 2)'],
+    body,
+    right: [2, 3, 4, 5, 6, 7],
+  };
+};
+
 const renderText = (t: Table): string => {
   const widths = t.head.map((h, i) => Math.max(h.length, ...t.body.map((b) => (i === t.head.length - 1 && t.head[i] === 'note' ? 0 : b[i]!.length))));
   const line = (cols: readonly string[]): string => cols.map((c, i) => (t.right.includes(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
@@ -197,9 +240,8 @@ const main = async (): Promise<void> => {
         metas.push(t.meta);
         continue;
       }
-      const dtypes: DtypeName[] = peer === 'loopgrad' ? ['float32', 'float64'] : ['float32'];
-      for (const dtype of dtypes) {
-        const label = peer === 'loopgrad' && dtype === 'float64' ? 'loopgrad f64' : peer;
+      for (const dtype of dtypesOf(peer)) {
+        const label = labelOf(peer, dtype);
         log(`${label}: ${dtype}, one worker process per row`);
         let meta: Record<string, unknown> | undefined;
         let usedS = 0;
@@ -243,7 +285,7 @@ const main = async (): Promise<void> => {
     }
     rows.sort((a, b) => SIZE_NAMES.indexOf(a.size) - SIZE_NAMES.indexOf(b.size) || CELL_NAMES.indexOf(a.cell) - CELL_NAMES.indexOf(b.cell) || PEER_ORDER(a) - PEER_ORDER(b));
     const render = v.markdown ? renderMarkdown : renderText;
-    const text = `${render(wideTable(rows, cells, sizes))}\n${render(longTable(rows))}`;
+    const text = `${render(wideTable(rows, cells, sizes))}\nTargets (loopgrad best = the faster of 1 thread and the pool, per dtype):\n${render(targetTable(rows, cells, sizes))}\n${render(longTable(rows))}`;
     const cpu = os.cpus()[0]?.model ?? 'unknown';
     const doc = {
       date: new Date().toISOString(), loopgrad: gitState(), node: process.version, cpu, nproc: os.availableParallelism(), platform: `${os.type()} ${os.release()} ${os.arch()}`,

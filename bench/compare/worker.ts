@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { CELL_NAMES, DTYPES, SIZE_NAMES, parseList, timeSteps, type CellName, type DtypeName, type SizeName } from '../common';
 import { loopgradKernels, loopgradStepper, reference } from './loopgrad';
 import {
-  COMPARE_POLICY, PEERS, STEP_LIMIT_S, checkAgainst, flopsOf, makeProblem, readProblem, readReference, writeProblem, writeReference,
+  COMPARE_POLICY, PEERS, STEP_LIMIT_S, checkAgainst, flopsOf, labelOf, makeProblem, readProblem, readReference, writeProblem, writeReference,
   type CompareRow, type PeerName, type Problem, type Stepper,
 } from './problem';
 
@@ -34,6 +34,15 @@ const loadPeer = async (peer: PeerName, dtype: DtypeName): Promise<{ make: (p: P
     case 'loopgrad': {
       const kernels = loopgradKernels(dtype);
       return { make: (p) => loopgradStepper(p, dtype), meta: { setup: `compile(unroll(builtin cell)) with default options (kernels: ${kernels}), plan.valueAndGrad, 1 thread` } };
+    }
+    case 'loopgrad-threads': {
+      const { startThreads } = await import('../../src/kernels/threads');
+      const pool = await startThreads();
+      const kernels = loopgradKernels(dtype);
+      return {
+        make: (p) => loopgradStepper(p, dtype, pool),
+        meta: { setup: `compile(…, { threads: await startThreads() }) (kernels: ${kernels}), ${pool.threads} threads; plans with no product of ≥ ${pool.minFlops} flops run on 1` },
+      };
     }
     case 'tfjs-cpu':
     case 'tfjs-wasm': {
@@ -76,7 +85,7 @@ const referenceRole = (cells: CellName[], sizes: SizeName[], dir: string): void 
 const peerRole = async (peer: PeerName, dtype: DtypeName, cells: CellName[], sizes: SizeName[], dir: string): Promise<void> => {
   const { make, meta } = await loadPeer(peer, dtype);
   out({ meta: { peer, dtype, ...meta } });
-  const label = peer === 'loopgrad' && dtype === 'float64' ? 'loopgrad f64' : peer;
+  const label = labelOf(peer, dtype);
   for (const size of sizes) {
     for (const cell of cells) {
       const flops = flopsOf(cell, size);
