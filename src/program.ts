@@ -353,8 +353,8 @@ export class Program {
       this.values = wasm.data.subarray(0, V);
       this.grads = wasm.data.subarray(V, V + G);
       const split = threaded ? attachThreads(spec.threads, wasm) : undefined;
-      gemm.kernels = split ?? wasm;
-      gemm.elementwise = wasm;
+      gemm.kernels = split?.gemm ?? wasm;
+      gemm.elementwise = split?.elementwise ?? wasm;
       this.threads = split !== undefined ? spec.threads!.threads : 1;
       this.zeroGrads = (at, n) => wasm.zero(V + at, n);
       gemm.values = this.values;

@@ -46,6 +46,22 @@ describe('the built package', () => {
     expect(esm).toEqual(cjs);
   });
 
+  it('startThreads runs from both builds: a threaded plan gives the same gradients as a plain one', () => {
+    const threaded = `
+      const pool = await L.startThreads({ threads: 2, minFlops: 0 });
+      const u = L.unroll(L.builtin.gru({ input: 3, hidden: 5 }), { steps: 3, readout: { output: 2 } });
+      const params = L.init(u, { seed: 2 }), batch = { inputs: new Float64Array(36).fill(0.3), targets: new Float64Array(24).fill(-0.2) };
+      const plan = L.compile(u, { batch: 4, threads: pool });
+      const a = Array.from(plan.valueAndGrad(params, batch).grads.weight_hh);
+      const b = Array.from(L.compile(u, { batch: 4 }).valueAndGrad(params, batch).grads.weight_hh);
+      console.log(JSON.stringify({ threads: plan.threads, same: a.every((x, i) => Object.is(x, b[i])) }));
+      await pool.close();`;
+    const esm = JSON.parse(node(['--input-type=module', '-e', `const L = await import('loopgrad');${threaded}`]));
+    const cjs = JSON.parse(node(['-e', `const L = require('loopgrad'); (async () => {${threaded}})();`]));
+    expect(esm).toEqual({ threads: 2, same: true });
+    expect(cjs).toEqual({ threads: 2, same: true });
+  });
+
   it('the loopgrad binary runs', () => {
     expect(node(['dist/cli.cjs', 'help'])).toMatch(/^usage: loopgrad <command>/);
     expect(node(['bin/loopgrad.cjs', 'help'])).toMatch(/^usage: loopgrad <command>/);

@@ -46,7 +46,7 @@ describe('threaded kernels', () => {
           const jobs = (pool as Pool).jobs;
           const X = 0, A = rows * n, Y = A + m * n, Y2 = Y + rows * m, DA = Y2 + rows * m, DX = DA + m * n, size = DX + rows * n;
           const arena = arenaFor(true, 2 * size, dtype)!;
-          const threaded = attachThreads(pool, arena)!;
+          const threaded = attachThreads(pool, arena)!.gemm;
           expect(threaded).toBeDefined();
           const d = arena.data;
           d.set(uniform(seed, size));
@@ -68,9 +68,29 @@ describe('threaded kernels', () => {
     );
   });
 
+  it.each(['float32', 'float64'] as const)('%s: tanh and sigmoid split over the threads give the same bits as one thread, any count', (dtype) => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 5 }), fc.boolean(), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (count, offset, useThree, seed) => {
+        const pool = useThree ? three : two;
+        const arena = arenaFor(true, 2400, dtype)!; // inputs at 0…315, outputs at 1000… and 2000…
+        const { elementwise } = attachThreads(pool, arena)!;
+        const d = arena.data;
+        d.set(uniform(seed, 310).map((v) => 8 * v), offset); // inputs at an odd offset, some large
+        const jobs = (pool as Pool).jobs;
+        for (const op of ['tanh', 'sigmoid'] as const) {
+          elementwise[op](1000, offset, count);
+          arena[op](2000, offset, count);
+          same(d.subarray(1000, 1000 + count), d.subarray(2000, 2000 + count), op);
+        }
+        if (count > 4) expect((pool as Pool).jobs).toBeGreaterThan(jobs);
+      }),
+      { numRuns: 60, seed: 2 },
+    );
+  });
+
   it('a worker whose kernel traps makes the call throw a ThreadError; the pool keeps working', () => {
     const arena = arenaFor(true, 16384, 'float32')!; // one 64 KiB page
-    const k = attachThreads(two, arena)!;
+    const k = attachThreads(two, arena)!.gemm;
     // 8 rows of 2000 from element 8192: the caller's 4 rows end at 16192, inside the page; the worker's run past its end
     expect(() => k.nt(8192, 0, 0, 8, 2000, 1)).toThrow(ThreadError);
     expect(() => k.nt(8192, 0, 0, 8, 2000, 1)).toThrow(/worker thread failed/);

@@ -403,9 +403,72 @@ const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2;
 }
 
 /**
- * y[i] = f(x[i]) for f32, computed in f64 (four lanes promoted in two halves, the f64 result
- * rounded once to f32: within half an f32 ulp plus ~1e-16, i.e. what Math.tanh / Math.exp on
- * a Float32Array gives, bar a rare double rounding). Tail elements go through the same code.
+ * eˣ per f64 lane for the f32 kernels, where ~1e-15 relative is plenty: x = k·ln2 + r with
+ * |r| ≤ ln2/2, e^r by its Taylor series to r¹¹ (Horner, truncation < 7e-15; no division, unlike
+ * {@link expV}), times 2ᵏ from the exponent bits. x must lie in [−700, 700] (the callers clamp).
+ */
+// @ts-ignore: decorator
+@inline function expF32V(x: v128): v128 {
+  const k = f64x2.nearest(f64x2.mul(x, f64x2.splat(1.44269504088896338700e+00)));
+  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, f64x2.splat(6.93147180369123816490e-01))), f64x2.mul(k, f64x2.splat(1.90821492927058770002e-10)));
+  let p = f64x2.splat(1.0 / 39916800.0);
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 3628800.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 362880.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 40320.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 5040.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 720.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 120.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 24.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 6.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(0.5));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
+  const magic = f64x2.splat(6755399441055744.0);
+  const ki = i64x2.sub(f64x2.add(k, magic), magic);
+  return f64x2.mul(p, i64x2.shl(i64x2.add(ki, i64x2.splat(1023)), 52));
+}
+
+/**
+ * tanh for the f32 kernels, per f64 lane: 1 − 2/(e^{2|x|} + 1) with |x| clamped to 20 (tanh
+ * rounds to 1 in f32 from 9.1), whose cancellation for small |x| costs at most ~1e-15/|x|
+ * relative, below 1e-9 down to |x| = 2⁻²⁰, under which tanh x = x to 3e-13; one division for
+ * two lanes where {@link tanhV} needs three. The sign is copied from x (tanh(−0) = −0, NaN
+ * stays NaN: a NaN lane fails the `lt` and keeps 1 − 2/(NaN + 1)).
+ */
+// @ts-ignore: decorator
+@inline function tanhF32V(x: v128): v128 {
+  const a = f64x2.abs(x);
+  const one = f64x2.splat(1.0);
+  const s = expF32V(f64x2.add(f64x2.min(a, f64x2.splat(20.0)), f64x2.min(a, f64x2.splat(20.0))));
+  const t = f64x2.sub(one, f64x2.div(f64x2.splat(2.0), f64x2.add(s, one)));
+  const m = v128.bitselect(a, t, f64x2.lt(a, f64x2.splat(9.5367431640625e-07)));
+  return v128.or(m, v128.and(x, i64x2.splat(0x8000000000000000)));
+}
+
+/**
+ * σ for the f32 kernels, per f64 lane: (x ≥ 0 ? 1 : e)/(1 + e) with e = e^{−min(|x|, 200)} (σ
+ * rounds to 0 in f32 below −104); e's ~1e-15 relative error moves σ by no more. NaN stays NaN.
+ */
+// @ts-ignore: decorator
+@inline function sigmoidF32V(x: v128): v128 {
+  const one = f64x2.splat(1.0);
+  const e = expF32V(f64x2.neg(f64x2.min(f64x2.abs(x), f64x2.splat(200.0))));
+  const num = v128.bitselect(one, e, f64x2.ge(x, f64x2.splat(0.0)));
+  const y = f64x2.div(num, f64x2.add(one, e));
+  // min/max above map NaN through, but bitselect on a NaN comparison picks e: keep NaN explicit
+  return v128.bitselect(y, x, f64x2.eq(x, x));
+}
+
+/** f64x2 lanes → f64x2 lanes, the f32 kernels' variants. */
+// @ts-ignore: decorator
+@inline function mapF32V(fn: i32, x: v128): v128 {
+  return fn == 0 ? tanhF32V(x) : sigmoidF32V(x);
+}
+
+/**
+ * y[i] = f(x[i]) for f32, computed in f64 (four lanes promoted in two halves, the f64 result,
+ * good to ~1e-9 relative, rounded once to f32: within half an f32 ulp plus that, bar a rare
+ * double rounding). Tail elements go through the same code.
  */
 // @ts-ignore: decorator
 @inline function unary32(fn: i32, y: usize, x: usize, count: i32): void {
@@ -413,12 +476,12 @@ const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2;
   let i: usize = 0;
   for (; i < vb; i += 16) {
     const v = v128.load(x + i);
-    const lo = mapV(fn, f64x2.promote_low_f32x4(v));
-    const hi = mapV(fn, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+    const lo = mapF32V(fn, f64x2.promote_low_f32x4(v));
+    const hi = mapF32V(fn, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
     v128.store(y + i, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
   }
   for (; i < nb; i += 4) {
-    const r = f32x4.demote_f64x2_zero(mapV(fn, f64x2.promote_low_f32x4(v128.load_splat<f32>(x + i))));
+    const r = f32x4.demote_f64x2_zero(mapF32V(fn, f64x2.promote_low_f32x4(v128.load_splat<f32>(x + i))));
     store<f32>(y + i, f32x4.extract_lane(r, 0));
   }
 }
