@@ -91,4 +91,33 @@ describe('browser example', () => {
       await browser.close();
     }
   }, 60_000);
+
+  it.skipIf(!chromiumPath)('threads.html: a Web Worker starts worker threads and a threaded plan gives the same bits as one thread', async () => {
+    await buildExample();
+    if (server === undefined) server = (await serve(0)).server;
+    const address = server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/threads.html`;
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      await page.goto(url);
+      const result = page.locator('#result');
+      await page.locator('#result:not([data-state="running"])').waitFor({ timeout: 30_000 });
+      const text = (await result.textContent()) ?? '';
+      console.log(`browser threads: ${text}`);
+      expect(await result.getAttribute('data-state'), text).toBe('done');
+      expect(await result.getAttribute('data-isolated')).toBe('true');
+      expect(Number(await result.getAttribute('data-pool-threads'))).toBeGreaterThanOrEqual(2);
+      expect(await result.getAttribute('data-plan-threads')).toBe(await result.getAttribute('data-pool-threads'));
+      expect(await result.getAttribute('data-kernels')).toBe('wasm');
+      expect(await result.getAttribute('data-identical')).toBe('true');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 /**
  * Bundles the browser example into examples/browser/dist/: `main.js` (the page) and
- * `worker.js` (the training worker, a module worker), both importing loopgrad from its sources.
+ * `worker.js` (the training worker, a module worker), and the threads check's `threads.js` and
+ * `threads-worker.js`, all importing loopgrad from its sources.
  *
  *   npx tsx examples/browser/build.ts
  */
@@ -14,7 +15,7 @@ export const buildExample = async (options: { readonly minify?: boolean } = {}):
   const outdir = `${here}dist`;
   await build({
     absWorkingDir: here,
-    entryPoints: ['main.ts', 'worker.ts'],
+    entryPoints: ['main.ts', 'worker.ts', 'threads.ts', 'threads-worker.ts'],
     outdir,
     bundle: true,
     format: 'esm',
@@ -29,5 +30,5 @@ export const buildExample = async (options: { readonly minify?: boolean } = {}):
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const outdir = await buildExample();
-  console.log(`built ${outdir}/main.js and worker.js`);
+  console.log(`built ${outdir}/main.js, worker.js, threads.js and threads-worker.js`);
 }

@@ -31,3 +31,18 @@ export type FromWorker =
   | { readonly type: 'flow'; readonly step: number; readonly norms: readonly number[]; readonly summary: string }
   | { readonly type: 'done'; readonly step: number; readonly reason: string }
   | { readonly type: 'error'; readonly message: string };
+
+/** What the threads check's worker (threads-worker.ts) reports to its page (threads.ts). */
+export type ThreadsReport =
+  | {
+      readonly type: 'threads';
+      readonly ok: true;
+      readonly isolated: boolean;
+      readonly poolThreads: number;
+      readonly planThreads: number;
+      readonly kernels: 'wasm' | 'js';
+      readonly identical: boolean;
+      readonly msPlain: number;
+      readonly msThreaded: number;
+    }
+  | { readonly type: 'threads'; readonly ok: false; readonly error: string };

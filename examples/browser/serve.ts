@@ -1,6 +1,7 @@
 /**
  * A tiny static server for the browser example: only the files under examples/browser/, on
- * 127.0.0.1.
+ * 127.0.0.1, cross-origin isolated (COOP + COEP headers) so that pages get SharedArrayBuffer and
+ * loopgrad's worker threads (threads.html).
  *
  *   npx tsx examples/browser/serve.ts [--port 5173]    (--port 0: any free port)
  */
@@ -46,7 +47,11 @@ export const serve = (port = 5173): Promise<{ server: Server; url: string }> => 
     stat(file)
       .then((s) => (s.isFile() ? readFile(file) : Promise.reject(new Error('not a file'))))
       .then((body) => {
-        res.writeHead(200, { 'content-type': types[extname(file)]!, 'content-length': body.length, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+        res.writeHead(200, {
+          'content-type': types[extname(file)]!, 'content-length': body.length, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff',
+          // cross-origin isolation: SharedArrayBuffer, hence loopgrad's worker threads (threads.html)
+          'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
+        });
         res.end(req.method === 'HEAD' ? undefined : body);
       })
       .catch(() => fail(404, 'not found\n'));
