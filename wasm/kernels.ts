@@ -362,9 +362,19 @@ const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2;
 // @ts-ignore: decorator
 @inline function tanhV(x: v128): v128 {
   const a = f64x2.abs(x);
-  const one = f64x2.splat(1.0);
-  const s = expV(f64x2.add(a, a));
-  const big = f64x2.sub(one, f64x2.div(f64x2.splat(2.0), f64x2.add(s, one)));
+  const small = f64x2.lt(a, f64x2.splat(0.625));
+  // each formula only where some lane needs it (a lane's result is the same either way)
+  let m: v128;
+  if (i64x2.all_true(small)) m = tanhSmallV(a);
+  else if (!v128.any_true(small)) m = tanhBigV(a);
+  else m = v128.bitselect(tanhSmallV(a), tanhBigV(a), small);
+  const sign = v128.and(x, i64x2.splat(0x8000000000000000));
+  return v128.or(m, sign);
+}
+
+/** tanh a for 0 ≤ a < 0.625: Cephes' rational a + a·z·P(z)/Q(z), z = a². */
+// @ts-ignore: decorator
+@inline function tanhSmallV(a: v128): v128 {
   const z = f64x2.mul(a, a);
   let pn = f64x2.splat(-9.64399179425052238628e-01);
   pn = f64x2.add(f64x2.mul(pn, z), f64x2.splat(-9.92877231001918586564e+01));
@@ -372,10 +382,14 @@ const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2;
   let pd = f64x2.add(z, f64x2.splat(1.12811678491632931402e+02));
   pd = f64x2.add(f64x2.mul(pd, z), f64x2.splat(2.23548839060100448583e+03));
   pd = f64x2.add(f64x2.mul(pd, z), f64x2.splat(4.84406305325125486048e+03));
-  const small = f64x2.add(a, f64x2.mul(f64x2.mul(a, z), f64x2.div(pn, pd)));
-  const m = v128.bitselect(small, big, f64x2.lt(a, f64x2.splat(0.625)));
-  const sign = v128.and(x, i64x2.splat(0x8000000000000000));
-  return v128.or(m, sign);
+  return f64x2.add(a, f64x2.mul(f64x2.mul(a, z), f64x2.div(pn, pd)));
+}
+
+/** tanh a for a ≥ 0.625 (and NaN): 1 − 2/(e^{2a} + 1). */
+// @ts-ignore: decorator
+@inline function tanhBigV(a: v128): v128 {
+  const one = f64x2.splat(1.0);
+  return f64x2.sub(one, f64x2.div(f64x2.splat(2.0), f64x2.add(expV(f64x2.add(a, a)), one)));
 }
 
 /** σ(x) per lane: 1/(1 + e⁻ˣ) for x ≥ 0, eˣ/(1 + eˣ) below (never overflows; NaN stays NaN). */
