@@ -40,9 +40,10 @@ export interface LossAndGrads {
 
 /**
  * The peers, in run order. `loopgrad` (one thread) and `loopgrad-threads` (a pool of one thread
- * per core, `startThreads()`) run in float32 and float64, the others in float32.
+ * per core, `startThreads()`) run in float32 and float64, the others in float32; `torch` on one
+ * thread, `torch-threads` on one per core (intra-op threads and OpenBLAS's).
  */
-export const PEERS = ['loopgrad', 'loopgrad-threads', 'tfjs-cpu', 'tfjs-wasm', 'jaxjs', 'torch'] as const;
+export const PEERS = ['loopgrad', 'loopgrad-threads', 'tfjs-cpu', 'tfjs-wasm', 'jaxjs', 'torch', 'torch-threads'] as const;
 export type PeerName = (typeof PEERS)[number];
 
 /** The dtypes a peer runs in. */
@@ -50,7 +51,7 @@ export const dtypesOf = (peer: PeerName): DtypeName[] => (peer === 'loopgrad' ||
 
 /** A row's label: the peer, with loopgrad's thread count and a float64 mark. */
 export const labelOf = (peer: PeerName, dtype: DtypeName): string => {
-  const name = peer === 'loopgrad-threads' ? `loopgrad ${os.availableParallelism()}t` : peer;
+  const name = peer === 'loopgrad-threads' ? `loopgrad ${os.availableParallelism()}t` : peer === 'torch-threads' ? `torch ${os.availableParallelism()}t` : peer;
   return dtype === 'float64' ? `${name} f64` : name;
 };
 

@@ -164,13 +164,17 @@ const targetTable = (rows: readonly CompareRow[], cells: readonly CellName[], si
         mark(tfs.length > 0 ? div(Math.min(...tfs), b32) : undefined, (x) => x >= 5),
         mark(div(b32, torch), (x) => (size === 'tiny' || size === 'small' ? x < 1 : x <= torchLimit(size))),
         mark(div(b64, b32), (x) => x <= 2),
+        (() => {
+          const both = div(ms('loopgrad-threads', cell, size), ms('torch-threads', cell, size));
+          return both === undefined ? '—' : fmtRatio(both);
+        })(),
       ]);
     }
   }
   return {
-    head: ['cell', 'size', 'loopgrad best f32 ms', 'best f64 ms', 'jax-js ÷ loopgrad (≥ 3)', 'faster TF.js ÷ loopgrad (≥ 5)', 'loopgrad ÷ PyTorch 1t (<1 / ≤1.5 / ≤2)', 'f64 ÷ f32 (≤ 2)'],
+    head: ['cell', 'size', 'loopgrad best f32 ms', 'best f64 ms', 'jax-js ÷ loopgrad (≥ 3)', 'faster TF.js ÷ loopgrad (≥ 5)', 'loopgrad ÷ PyTorch 1t (<1 / ≤1.5 / ≤2)', 'f64 ÷ f32 (≤ 2)', 'both threaded: loopgrad ÷ PyTorch (no target)'],
     body,
-    right: [2, 3, 4, 5, 6, 7],
+    right: [2, 3, 4, 5, 6, 7, 8],
   };
 };
 
@@ -233,9 +237,10 @@ const main = async (): Promise<void> => {
     const rows: CompareRow[] = [];
     const metas: Record<string, unknown>[] = [];
     for (const peer of order) {
-      if (peer === 'torch') {
-        log('torch: gradient check (bench/compare/torch_check.py), then ../shared/bench/torch_step.py --threads 1');
-        const t = await runTorch(cells, sizes, dir, budgetS, usable);
+      if (peer === 'torch' || peer === 'torch-threads') {
+        const n = peer === 'torch' ? 1 : os.availableParallelism();
+        log(`${labelOf(peer, 'float32')}: gradient check (bench/compare/torch_check.py), then ../shared/bench/torch_step.py --threads ${n}`);
+        const t = await runTorch(cells, sizes, dir, budgetS, usable, peer);
         rows.push(...t.rows);
         metas.push(t.meta);
         continue;

@@ -12,20 +12,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CellName, SizeName } from '../common';
-import { checkAgainst, flopsOf, problemPath, readReference, type Check, type CompareRow } from './problem';
+import os from 'node:os';
+import { checkAgainst, flopsOf, labelOf, problemPath, readReference, type Check, type CompareRow } from './problem';
 import { spawnLines } from '../spawn';
 
 export const PYTHON = '/usr/bin/python3';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const TORCH_STEP = join(repoRoot, '..', 'shared', 'bench', 'torch_step.py');
 const TORCH_CHECK = fileURLToPath(new URL('./torch_check.py', import.meta.url));
-const THREADS = 1;
 /**
- * torch.set_num_threads(1) (torch_step.py --threads 1) does not stop Debian's OpenBLAS
- * (openblas-pthread) from starting a thread per core inside a GEMM: pin it to one, as loopgrad,
- * TF.js and jax-js here run on one.
+ * torch.set_num_threads(n) (torch_step.py --threads n) does not stop Debian's OpenBLAS
+ * (openblas-pthread) from starting a thread per core inside a GEMM: pin it to n too (1 for the
+ * `torch` peer, as TF.js and jax-js here run on one; the machine's cores for `torch-threads`).
  */
-const ENV = { ...process.env, OPENBLAS_NUM_THREADS: String(THREADS), OMP_NUM_THREADS: String(THREADS) };
+const envFor = (threads: number): NodeJS.ProcessEnv => ({ ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) });
 
 /** torch's version, or why the peer cannot run. */
 export const torchAvailable = (): { ok: true; version: string } | { ok: false; reason: string } => {
@@ -47,20 +47,23 @@ interface TorchStepRow {
  */
 export const runTorch = async (
   cells: readonly CellName[], sizes: readonly SizeName[], dir: string, budgetS: number, usable: (c: CellName, s: SizeName) => boolean,
+  peer: 'torch' | 'torch-threads' = 'torch',
 ): Promise<{ rows: CompareRow[]; meta: Record<string, unknown> }> => {
   const avail = torchAvailable();
-  const label = 'torch';
-  const base = (cell: CellName, size: SizeName) => ({ peer: 'torch', label, cell, size, dtype: 'float32', flops: flopsOf(cell, size) }) as const;
+  const THREADS = peer === 'torch' ? 1 : os.availableParallelism();
+  const ENV = envFor(THREADS);
+  const label = labelOf(peer, 'float32');
+  const base = (cell: CellName, size: SizeName) => ({ peer, label, cell, size, dtype: 'float32', flops: flopsOf(cell, size) }) as const;
   const rows = new Map<string, CompareRow>();
   const key = (c: string, s: string): string => `${c}/${s}`;
   const combos = sizes.flatMap((size) => cells.map((cell) => ({ cell, size })));
   if (!avail.ok) {
     process.stderr.write(`bench:compare: torch: SKIPPED: ${avail.reason}\n`);
-    return { rows: combos.map(({ cell, size }) => ({ ...base(cell, size), status: 'skipped', reason: avail.reason })), meta: { peer: 'torch', skipped: avail.reason } };
+    return { rows: combos.map(({ cell, size }) => ({ ...base(cell, size), status: 'skipped', reason: avail.reason })), meta: { peer, skipped: avail.reason } };
   }
   const start = Date.now();
   const leftMs = (): number => budgetS * 1e3 - (Date.now() - start);
-  const meta: Record<string, unknown> = { peer: 'torch', dtype: 'float32', version: `torch ${avail.version} (Debian python3-torch, ${PYTHON})`, threads: THREADS, setup: 'torch.nn.RNN/GRU/LSTM + nn.Linear, eager, loss.backward(), OPENBLAS_NUM_THREADS=1' };
+  const meta: Record<string, unknown> = { peer, dtype: 'float32', version: `torch ${avail.version} (Debian python3-torch, ${PYTHON})`, threads: THREADS, setup: `torch.nn.RNN/GRU/LSTM + nn.Linear, eager, loss.backward(), torch.set_num_threads(${THREADS}), OPENBLAS_NUM_THREADS=${THREADS}` };
 
   // 1. The gradient check, on the shared problem files.
   const todo = combos.filter(({ cell, size }) => usable(cell, size));

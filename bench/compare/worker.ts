@@ -57,6 +57,7 @@ const loadPeer = async (peer: PeerName, dtype: DtypeName): Promise<{ make: (p: P
       return { make: (p) => jaxStepper(jax, p), meta: { version: `@jax-js/jax ${version}`, setup: `device wasm, threads ${threads}, jit(valueAndGrad(loss)), loop over T unrolled at trace time` } };
     }
     case 'torch':
+    case 'torch-threads':
       throw new Error('torch runs from run.ts (bench/compare/torch.ts), not in a node worker');
   }
 };
