@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/run';
+import { runCli, runCliAsync, type CliIO } from '../src/cli/run';
 
 // ---------------------------------------------------------------------------------------------
 // fixtures and helpers
@@ -194,6 +194,40 @@ describe('loopgrad gradcheck', () => {
     const r = cli(['gradcheck', ...modelArgs('gru'), '--dtype', 'float32']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^gradcheck \(full, float32\b.*: ok\b/);
+  });
+});
+
+describe('--threads', () => {
+  /** runCliAsync with the fixture files, collecting the output. */
+  const cliAsync = async (argv: readonly string[]): Promise<CliResult> => {
+    let stdout = '', stderr = '';
+    const io: CliIO = {
+      stdout: (t) => { stdout += t; },
+      stderr: (t) => { stderr += t; },
+      readFile: (path) => { const t = baseFiles[path]; if (t === undefined) throw new Error(`no ${path}`); return t; },
+    };
+    const code = await runCliAsync(argv, io);
+    return { code, stdout, stderr };
+  };
+
+  it('grad and train print the same with --threads 2 (runCliAsync starts and closes the pool)', async () => {
+    for (const argv of [['grad', ...modelArgs('lstm')], ['train', ...modelArgs('gru'), '--epochs', '5']]) {
+      const plain = cli(argv);
+      const threaded = await cliAsync([...argv, '--threads', '2']);
+      expect(threaded.code, threaded.stderr).toBe(0);
+      expect(threaded.stdout).toBe(plain.stdout);
+      expect((await cliAsync([...argv, '--threads=2'])).stdout).toBe(plain.stdout);
+    }
+  });
+
+  it('bad counts, the synchronous entry and commands without threads are usage errors', async () => {
+    expect(await cliAsync(['grad', ...modelArgs('gru'), '--threads', '0'])).toEqual({ code: 2, stdout: '', stderr: 'loopgrad grad: --threads must be an integer from 1 to 256, not 0\n' });
+    expect(cli(['grad', ...modelArgs('gru'), '--threads', 'x']).stderr).toBe('loopgrad grad: --threads must be an integer from 1 to 256, not x\n');
+    const sync = cli(['grad', ...modelArgs('gru'), '--threads', '2']);
+    expect(sync.code).toBe(2);
+    expect(sync.stderr).toBe('loopgrad grad: --threads 2 needs a pool of 2 threads: call runCliAsync, which starts one (the loopgrad command does)\n');
+    expect(cli(['grad', ...modelArgs('gru'), '--threads', '1']).code).toBe(0);
+    expect((await cliAsync(['print', ...modelArgs('gru').slice(0, 2), '--threads', '2'])).stderr).toMatch(/^loopgrad print: --threads does not apply to print/);
   });
 });
 
@@ -436,6 +470,18 @@ describe('the loopgrad executable (src/cli/main.ts under tsx)', () => {
     const out = JSON.parse(r.stdout) as GradOutput;
     expect(compareNested(out.loss, f.expected.loss, 1e-9, 1e-15, 'loss')).toEqual([]);
     expect(Object.keys(out.grads).sort()).toEqual([...gradNames].sort());
+  });
+
+  it('grad --threads 2: exit 0, the same JSON as one thread', () => {
+    const f = fixture('gru');
+    const model = join(dir, 'threads-model.json'), data = join(dir, 'threads-data.json');
+    writeFileSync(model, JSON.stringify(f.model));
+    writeFileSync(data, JSON.stringify(f.data));
+    const one = spawnCli(['grad', '--model', model, '--data', data]);
+    const two = spawnCli(['grad', '--model', model, '--data', data, '--threads', '2']);
+    expect(two.stderr).toBe('');
+    expect(two.status).toBe(0);
+    expect(two.stdout).toBe(one.stdout);
   });
 
   it('a malformed model file: exit 2, the problem on stderr, no stack trace', () => {

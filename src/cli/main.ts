@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-/** The `loopgrad` executable: wires {@link runCli} to the process. */
+/** The `loopgrad` executable: wires {@link runCliAsync} to the process. */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { runCli } from './run';
+import { runCliAsync } from './run';
 
-process.exitCode = runCli(process.argv.slice(2), {
+void runCliAsync(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
   readFile: (p) => readFileSync(p, 'utf8'),
@@ -13,4 +13,12 @@ process.exitCode = runCli(process.argv.slice(2), {
     writeFileSync(p, text);
   },
   stderrIsTTY: process.stderr.isTTY === true,
-});
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`loopgrad: internal: ${err instanceof Error ? err.message : String(err)}\n(this is a bug in loopgrad; please report it with the command line)\n`);
+    process.exitCode = 70;
+  },
+);

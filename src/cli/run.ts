@@ -12,6 +12,7 @@ import * as optim from '../optim';
 import { trainEither } from '../train';
 import { progressBar } from './progress';
 import { formatGradcheck, gradcheck } from '../gradcheck';
+import { startThreads, ThreadError, type ThreadPool } from '../kernels/threads';
 import { compile } from '../plan';
 import { printCell, printUnrolled } from '../print';
 import type { Dtype } from '../program';
@@ -26,17 +27,19 @@ export interface CliIO {
   readonly writeFile?: (path: string, text: string) => void;
   /** Whether stderr is a terminal (the progress bar redraws in place there). */
   readonly stderrIsTTY?: boolean;
+  /** A thread pool for `--threads N` (N > 1) of `grad` and `train`; {@link runCliAsync} starts one. */
+  readonly threads?: ThreadPool;
 }
 
 const USAGE = `usage: loopgrad <command> [options]
 
 commands:
-  grad       --model m.json --data d.json [--dtype float64|float32]
+  grad       --model m.json --data d.json [--dtype float64|float32] [--threads N]
              print {"loss", "grads": {<param>: …, "inputs": …}, "dLoss_dh_norm": [T]} as JSON
   gradcheck  --model m.json --data d.json [--dtype float64|float32] [--mode full|direction]
              compare the gradients with central finite differences; exit 1 if they disagree
   train      --model m.json --data d.json [--epochs N] [--optimizer adam|sgd|rmsprop] [--lr R]
-             [--clip-norm C] [--dtype float64|float32] [--out dir] [--checkpoint-every K]
+             [--clip-norm C] [--dtype float64|float32] [--out dir] [--checkpoint-every K] [--threads N]
              train on the data (one batch, every epoch) with a progress bar; write
              dir/step-<k>.json checkpoints (model files), dir/model.json and dir/history.json
   print      --model m.json [--steps T]
@@ -45,7 +48,8 @@ commands:
 
 A model file holds a one-layer PyTorch nn.RNN / nn.GRU / nn.LSTM plus an nn.Linear "readout"
 state_dict: {"cell", "inputSize", "hiddenSize", "outputSize", "nonlinearity"?, "params"}.
-A data file holds {"inputs": [T][B][I], "targets": [T][B][O]}. See docs/cli.md.`;
+A data file holds {"inputs": [T][B][I], "targets": [T][B][O]}. --threads N splits the large
+matrix products over N threads (same results; docs/threads.md). See docs/cli.md.`;
 
 class UsageError extends Error {}
 
@@ -95,10 +99,10 @@ const dtypeOf = (s: string | undefined): Dtype => {
 
 /** The options each command takes: any other is a usage error, not silently ignored. */
 const accepts: Readonly<Record<string, readonly string[]>> = {
-  grad: ['model', 'data', 'dtype'],
+  grad: ['model', 'data', 'dtype', 'threads'],
   gradcheck: ['model', 'data', 'dtype', 'mode'],
   print: ['model', 'steps'],
-  train: ['model', 'data', 'dtype', 'epochs', 'optimizer', 'lr', 'clip-norm', 'out', 'checkpoint-every'],
+  train: ['model', 'data', 'dtype', 'epochs', 'optimizer', 'lr', 'clip-norm', 'out', 'checkpoint-every', 'threads'],
 };
 
 /** A positive number option (`--lr`, `--clip-norm`), or a usage error naming it. */
@@ -117,6 +121,22 @@ const count = (o: Record<string, string | undefined>, name: string, fallback: nu
 };
 
 const MAX_EPOCHS = 1_000_000;
+const MAX_THREADS = 256;
+
+/** The `--threads` count (1 when absent), or a usage error. */
+const threadCount = (s: string | undefined): number => {
+  if (s === undefined) return 1;
+  if (!/^[1-9]\d*$/.test(s) || Number(s) > MAX_THREADS) throw new UsageError(`--threads must be an integer from 1 to ${MAX_THREADS}, not ${s}`);
+  return Number(s);
+};
+
+/** compile()'s `threads` option for `--threads`: the pool the I/O carries, checked against the count. */
+const poolFor = (o: Record<string, string | undefined>, io: CliIO): { threads?: ThreadPool } => {
+  const n = threadCount(o['threads']);
+  if (n === 1) return {};
+  if (io.threads === undefined || io.threads.threads !== n) throw new UsageError(`--threads ${n} needs a pool of ${n} threads: call runCliAsync, which starts one (the loopgrad command does)`);
+  return { threads: io.threads };
+};
 
 const commands: Record<string, (values: Record<string, string | undefined>, io: CliIO) => number> = {
   train: (o, io) => {
@@ -133,7 +153,7 @@ const commands: Record<string, (values: Record<string, string | undefined>, io: 
     if (out !== undefined && io.writeFile === undefined) throw new InternalError('train --out needs a writeFile in the CLI I/O');
     const write = (file: string, json: unknown): void => io.writeFile!(`${out}/${file}`, JSON.stringify(json) + '\n');
     const u = unroll(m.cell, { steps: d.steps, readout: { output: m.outputSize } });
-    const plan = compile(u, { batch: d.batch, dtype: dtypeOf(o['dtype']) });
+    const plan = compile(u, { batch: d.batch, dtype: dtypeOf(o['dtype']), ...poolFor(o, io) });
     const bar = progressBar(epochs, 'train', { write: io.stderr, isTTY: io.stderrIsTTY ?? false });
     const r = orFail(trainEither(plan, m.params, {
       steps: epochs, optimizer: orFail(optimizer, 'bad optimizer options'), data: () => d, ...(clipNorm !== undefined ? { clipNorm } : {}),
@@ -155,7 +175,7 @@ const commands: Record<string, (values: Record<string, string | undefined>, io: 
     const m = loadModel(io, o['model']);
     const d = loadData(io, o['data'], m);
     const u = unroll(m.cell, { steps: d.steps, readout: { output: m.outputSize } });
-    const r = compile(u, { batch: d.batch, dtype: dtypeOf(o['dtype']) }).valueAndGrad(m.params, d);
+    const r = compile(u, { batch: d.batch, dtype: dtypeOf(o['dtype']), ...poolFor(o, io) }).valueAndGrad(m.params, d);
     const grads: Record<string, unknown> = {};
     for (const p of u.params) grads[torchName(p.name)] = nest(r.grads[p.name], p.shape);
     grads['inputs'] = nest(r.inputGrads, [d.steps, d.batch, m.cell.inputSize]);
@@ -210,7 +230,7 @@ export const runCli = (argv: readonly string[], io: CliIO): number => {
       options: {
         model: { type: 'string' }, data: { type: 'string' }, dtype: { type: 'string' }, mode: { type: 'string' }, steps: { type: 'string' },
         epochs: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, 'clip-norm': { type: 'string' }, out: { type: 'string' },
-        'checkpoint-every': { type: 'string' },
+        'checkpoint-every': { type: 'string' }, threads: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -229,5 +249,37 @@ export const runCli = (argv: readonly string[], io: CliIO): number => {
       return 70;
     }
     return 2;
+  }
+};
+
+/**
+ * {@link runCli} for `--threads N`: starts a pool of N threads first (a promise, hence this
+ * entry point), runs the command with it and closes it; without `--threads` it is `runCli`.
+ * @since 0.1.0
+ * @category destructors
+ */
+export const runCliAsync = async (argv: readonly string[], io: CliIO): Promise<number> => {
+  const i = argv.findIndex((a) => a === '--threads' || a.startsWith('--threads='));
+  const value = i < 0 ? undefined : argv[i]!.startsWith('--threads=') ? argv[i]!.slice('--threads='.length) : argv[i + 1];
+  let n: number;
+  try {
+    n = threadCount(value);
+  } catch (e) {
+    io.stderr(`loopgrad ${argv[0] ?? ''}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (i < 0 || n === 1 || io.threads !== undefined) return runCli(argv, io);
+  let pool: ThreadPool;
+  try {
+    pool = await startThreads({ threads: n });
+  } catch (e) {
+    if (!(e instanceof ThreadError)) throw e;
+    io.stderr(`loopgrad ${argv[0] ?? ''}: --threads ${n}: ${e.message}\n`);
+    return 2;
+  }
+  try {
+    return runCli(argv, { ...io, threads: pool });
+  } finally {
+    await pool.close();
   }
 };
