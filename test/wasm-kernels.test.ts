@@ -168,6 +168,29 @@ describe('wasm kernels', () => {
     expect(Array.from(values.subarray(40, 46))).toEqual([-1, -1, -1, 3, 8, 13]);
   });
 
+  it.each(['float32', 'float64'] as const)('%s: copyRows and zero match plain loops (any strides, a repeated row, overlapping rows)', (dtype) => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (rows, n, xPad, yPad, seed) => {
+          const arena = createWasmArena(4096, dtype)!, d = arena.data;
+          const rand = mulberry32(seed);
+          for (let i = 0; i < 4096; i++) d[i] = rand();
+          const before = Float64Array.from(d);
+          const xs = xPad === 4 ? 0 : n + xPad, ys = n + yPad, x = 3, y = 700; // xs = 0: one row for all
+          arena.copyRows(y, ys, x, xs, rows, n);
+          const want = Float64Array.from(before);
+          for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) want[y + r * ys + i] = before[x + r * xs + i]!;
+          expect(Array.from(d)).toEqual(Array.from(dtype === 'float32' ? Float32Array.from(want) : want));
+          arena.zero(y, rows * n);
+          for (let i = 0; i < rows * n; i++) want[y + i] = 0;
+          expect(Array.from(d)).toEqual(Array.from(dtype === 'float32' ? Float32Array.from(want) : want));
+        },
+      ),
+      { numRuns: 200, seed: 3 },
+    );
+  });
+
   it('each arena has its own memory', () => {
     const a = createWasmArena(10, 'float32')!, b = createWasmArena(10, 'float32')!;
     expect(a.memory.buffer).not.toBe(b.memory.buffer);

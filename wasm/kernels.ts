@@ -554,3 +554,15 @@ export function accSigmoidGrad_f64(g: usize, dy: usize, y: usize, count: i32): v
 export function zero(p: usize, bytes: usize): void {
   memory.fill(p, 0, bytes);
 }
+
+/**
+ * y[r·ys + i] = x[r·xs + i] for r < rows, i < n: a memmove per row (all BYTE strides and sizes;
+ * xs = 0 repeats one row). slice and concat's forward: a row of a gate block, a part of [x; h].
+ */
+export function copyRows(y: usize, ys: usize, x: usize, xs: usize, rows: i32, nb: usize): void {
+  for (let r = 0; r < rows; r++) {
+    memory.copy(y, x, nb);
+    y += ys;
+    x += xs;
+  }
+}

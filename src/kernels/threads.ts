@@ -382,7 +382,7 @@ const threadedKernels = (pool: Pool, arena: WasmArena, id: number, slots: readon
 const pickElementwise = (a: WasmArena): ElementwiseKernels => ({
   addRows: a.addRows, subRows: a.subRows, mulRows: a.mulRows,
   accAddRows: a.accAddRows, accSubRows: a.accSubRows, accMulRows: a.accMulRows,
-  tanh: a.tanh, sigmoid: a.sigmoid, accTanhGrad: a.accTanhGrad, accSigmoidGrad: a.accSigmoidGrad,
+  tanh: a.tanh, sigmoid: a.sigmoid, accTanhGrad: a.accTanhGrad, accSigmoidGrad: a.accSigmoidGrad, copyRows: a.copyRows,
 });
 
 /**

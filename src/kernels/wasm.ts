@@ -174,6 +174,7 @@ export const createWasmArena = (elements: number, dtype: WasmDtype, options: { r
   const addRaw = ex<RawBinary>('add'), subRaw = ex<RawBinary>('sub'), mulRaw = ex<RawBinary>('mul');
   const accAddRaw = ex<RawAcc>('accAdd'), accSubRaw = ex<RawAcc>('accSub'), accMulRaw = ex<RawAccMul>('accMul');
   const zeroRaw = instance.exports['zero'] as (p: number, bytes: number) => void;
+  const copyRowsRaw = instance.exports['copyRows'] as (y: number, ys: number, x: number, xs: number, rows: number, nb: number) => void;
   const tanhRaw = ex<RawUnary>('tanh'), sigmoidRaw = ex<RawUnary>('sigmoid');
   const tanhGradRaw = ex<RawUnaryGrad>('accTanhGrad'), sigmoidGradRaw = ex<RawUnaryGrad>('accSigmoidGrad');
   // byte offsets for pointers; strides, rows, n and counts stay element counts
@@ -187,6 +188,7 @@ export const createWasmArena = (elements: number, dtype: WasmDtype, options: { r
     tnAcc: (da, dy, x, rows, m, n) => tnRaw(da * bpe, dy * bpe, x * bpe, rows, m, n),
     nnAcc: (dx, dy, a, rows, m, n) => nnRaw(dx * bpe, dy * bpe, a * bpe, rows, m, n),
     zero: (at, count) => zeroRaw(at * bpe, count * bpe),
+    copyRows: (y, ys, x, xs, rows, n) => copyRowsRaw(y * bpe, ys * bpe, x * bpe, xs * bpe, rows, n * bpe),
     accBroadcast: (o, s, sp, sq, b, P, Q, n) => broadcastRaw(o * bpe, s * bpe, sp * bpe, sq * bpe, b * bpe, P, Q, n),
     add: (y, a, b, count) => addRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),
     sub: (y, a, b, count) => subRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),

@@ -19,6 +19,16 @@ export const concat: Primitive<'concat'> = {
   saves: { inputs: false, output: false },
   domain: { min: -2, max: 2 },
   forward: (v, s) => {
+    const h = s.gemm;
+    if (h?.elementwise !== undefined && v === h.values) {
+      // one row copy per part, over the batch
+      let y = s.outOff;
+      for (let k = 0; k < s.inOff.length; k++) {
+        h.elementwise.copyRows(y, s.outStride, s.inOff[k]!, s.inStride[k]!, s.nb, s.inSize[k]!);
+        y += s.inSize[k]!;
+      }
+      return;
+    }
     for (let b = 0; b < s.nb; b++) {
       let y = s.outOff + b * s.outStride;
       for (let k = 0; k < s.inOff.length; k++) {
@@ -62,6 +72,9 @@ export const slice: Primitive<'slice'> = {
   domain: { min: -2, max: 2 },
   forward: (v, s) => {
     const n = s.outSize, x0 = s.inOff[0]! + s.params.start, xs = s.inStride[0]!;
+    const h = s.gemm;
+    // the wasm kernel (a memmove per row) on the plan's own arena; the loop elsewhere (a JVP's tangents)
+    if (h?.elementwise !== undefined && v === h.values) return h.elementwise.copyRows(s.outOff, s.outStride, x0, xs, s.nb, n);
     for (let b = 0; b < s.nb; b++) {
       const x = x0 + b * xs, y = s.outOff + b * s.outStride;
       for (let i = 0; i < n; i++) v[y + i] = v[x + i]!;

@@ -83,6 +83,8 @@ export interface ElementwiseKernels {
   readonly accTanhGrad: (g: number, dy: number, y: number, count: number) => void;
   /** g += y (1 − y) dy, from sigmoid's saved output y. */
   readonly accSigmoidGrad: (g: number, dy: number, y: number, count: number) => void;
+  /** y[r·ys + i] = x[r·xs + i] for r < rows, i < n (a row copy; xs = 0 repeats one row). @since 0.1.0 */
+  readonly copyRows: (y: number, ys: number, x: number, xs: number, rows: number, n: number) => void;
 }
 
 /** Where a plan's sites find its WebAssembly kernels, if any. @since 0.1.0 @category model */
