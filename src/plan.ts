@@ -106,7 +106,7 @@ export interface Plan<PN extends string, SN extends string> {
   readonly hoisted: number;
   /** The kernel tier the plan runs on. */
   readonly kernels: 'wasm' | 'js';
-  /** Threads the plan's matrix products run on: the pool's, or 1 (no pool, a closed one, or the `js` tier). */
+  /** Threads the plan's matrix products run on: the pool's, or 1 (no pool, a closed one, the `js` tier, or no product of at least the pool's `minFlops`). */
   readonly threads: number;
   /** Elements held by the value and cotangent arenas (their sizes never change after compile). */
   readonly memory: {
