@@ -214,7 +214,7 @@ const spinUntil = (ok: () => boolean, ms: number, what: string): void => {
   }
 };
 
-/** How long a job may take before its worker is declared hung (a large product takes milliseconds). */
+/** How long a job may take before its worker is declared hung (a large kernel call takes milliseconds). */
 const JOB_TIMEOUT_MS = 60_000;
 
 /** The pool, with what plans need of it. @internal */
@@ -291,13 +291,13 @@ const threadedKernels = (pool: Pool, arena: WasmArena, id: number, slots: readon
         // a job takes milliseconds at most: look at the clock only now and then
         const now = performance.now();
         if (t0 === 0) t0 = now;
-        else if (now - t0 > JOB_TIMEOUT_MS) throw new ThreadError(`worker thread ${j + 1} did not finish a matrix product within ${JOB_TIMEOUT_MS / 1000} s`);
+        else if (now - t0 > JOB_TIMEOUT_MS) throw new ThreadError(`worker thread ${j + 1} did not finish a kernel within ${JOB_TIMEOUT_MS / 1000} s`);
       }
       if (c[ERROR] !== 0) failed = true;
       c[ERROR] = 0;
       Atomics.store(c, STATE, IDLE);
     }
-    if (failed) throw new ThreadError('a worker thread failed in a matrix product (a kernel trapped)');
+    if (failed) throw new ThreadError('a worker thread failed in a kernel (it trapped)');
   };
   const post = (j: number, op: number): void => {
     const c = slots[j]!.ctl;
@@ -370,20 +370,14 @@ const threadedKernels = (pool: Pool, arena: WasmArena, id: number, slots: readon
       wait(used);
     }
   };
+  // the arena's own element-wise kernels, but for the two split over the threads
   const elementwise: ElementwiseKernels = {
-    ...pickElementwise(arena),
+    ...arena,
     tanh: (y, x, count) => unary(OP_TANH, arena.tanh, y, x, count),
     sigmoid: (y, x, count) => unary(OP_SIGMOID, arena.sigmoid, y, x, count),
   };
   return { gemm, elementwise };
 };
-
-/** The element-wise kernels of an arena, as their own object (the threaded ones replace two). */
-const pickElementwise = (a: WasmArena): ElementwiseKernels => ({
-  addRows: a.addRows, subRows: a.subRows, mulRows: a.mulRows,
-  accAddRows: a.accAddRows, accSubRows: a.accSubRows, accMulRows: a.accMulRows,
-  tanh: a.tanh, sigmoid: a.sigmoid, accTanhGrad: a.accTanhGrad, accSigmoidGrad: a.accSigmoidGrad, copyRows: a.copyRows,
-});
 
 /**
  * What a tanh or sigmoid element counts as, against the pool's flop threshold: the f32 kernels
