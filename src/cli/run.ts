@@ -225,19 +225,7 @@ export const runCli = (argv: readonly string[], io: CliIO): number => {
     return 2;
   }
   try {
-    const { values } = parseArgs({
-      args: [...rest],
-      options: {
-        model: { type: 'string' }, data: { type: 'string' }, dtype: { type: 'string' }, mode: { type: 'string' }, steps: { type: 'string' },
-        epochs: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, 'clip-norm': { type: 'string' }, out: { type: 'string' },
-        'checkpoint-every': { type: 'string' }, threads: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-    const extra = Object.keys(values).filter((k) => !accepts[command]!.includes(k));
-    if (extra.length > 0) throw new UsageError(`--${extra[0]} does not apply to ${command} (it takes ${accepts[command]!.map((k) => `--${k}`).join(', ')})`);
-    return run(values as Record<string, string | undefined>, io);
+    return run(optionsOf(command, rest), io);
   } catch (err) {
     if (err instanceof UsageError) io.stderr(`loopgrad ${command}: ${err.message}\n`);
     else if (err instanceof LoopgradError) io.stderr(`loopgrad ${command}:\n${err.message.replace(/^/gm, '  ')}\n`);
@@ -252,6 +240,23 @@ export const runCli = (argv: readonly string[], io: CliIO): number => {
   }
 };
 
+/** A known command's options: parsed, and each one the command takes (throws on anything else). */
+const optionsOf = (command: string, rest: readonly string[]): Record<string, string | undefined> => {
+  const { values } = parseArgs({
+    args: [...rest],
+    options: {
+      model: { type: 'string' }, data: { type: 'string' }, dtype: { type: 'string' }, mode: { type: 'string' }, steps: { type: 'string' },
+      epochs: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, 'clip-norm': { type: 'string' }, out: { type: 'string' },
+      'checkpoint-every': { type: 'string' }, threads: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const extra = Object.keys(values).filter((k) => !accepts[command]!.includes(k));
+  if (extra.length > 0) throw new UsageError(`--${extra[0]} does not apply to ${command} (it takes ${accepts[command]!.map((k) => `--${k}`).join(', ')})`);
+  return values as Record<string, string | undefined>;
+};
+
 /**
  * {@link runCli} for `--threads N`: starts a pool of N threads first (a promise, hence this
  * entry point), runs the command with it and closes it; without `--threads` it is `runCli`.
@@ -259,22 +264,21 @@ export const runCli = (argv: readonly string[], io: CliIO): number => {
  * @category destructors
  */
 export const runCliAsync = async (argv: readonly string[], io: CliIO): Promise<number> => {
-  const i = argv.findIndex((a) => a === '--threads' || a.startsWith('--threads='));
-  const value = i < 0 ? undefined : argv[i]!.startsWith('--threads=') ? argv[i]!.slice('--threads='.length) : argv[i + 1];
-  let n: number;
+  const [command, ...rest] = argv;
+  // the options as runCli reads them; any problem with them is runCli's to report
+  let n = 1;
   try {
-    n = threadCount(value);
-  } catch (e) {
-    io.stderr(`loopgrad ${argv[0] ?? ''}: ${(e as Error).message}\n`);
-    return 2;
+    if (command !== undefined && commands[command] !== undefined) n = threadCount(optionsOf(command, rest)['threads']);
+  } catch {
+    return runCli(argv, io);
   }
-  if (i < 0 || n === 1 || io.threads !== undefined) return runCli(argv, io);
+  if (n === 1 || io.threads !== undefined) return runCli(argv, io);
   let pool: ThreadPool;
   try {
     pool = await startThreads({ threads: n });
   } catch (e) {
     if (!(e instanceof ThreadError)) throw e;
-    io.stderr(`loopgrad ${argv[0] ?? ''}: --threads ${n}: ${e.message}\n`);
+    io.stderr(`loopgrad ${command}: --threads ${n}: ${e.message}\n`);
     return 2;
   }
   try {
