@@ -95,6 +95,13 @@ export interface CompileOptions {
    * wasm kernels only; the gradients are bit-identical to a plan without it). Default: none.
    */
   readonly threads?: ThreadPool;
+  /**
+   * Fuse each run of element-wise eqns (a cell's gate math: slices, sigmoid, tanh, products,
+   * sums) into one pass over its rows, with the values nothing else reads kept out of the arena
+   * (see docs/design.md). Default true; it applies on the wasm kernels, not with
+   * `memory: 'keep'`. Values and gradients are bit-identical either way.
+   */
+  readonly fuse?: boolean;
 }
 
 /** A compiled unrolled graph. @since 0.1.0 @category model */
@@ -104,6 +111,8 @@ export interface Plan<PN extends string, SN extends string> {
   readonly dtype: Dtype;
   /** How many groups of input projections `W x_t` were hoisted out of the recurrence. */
   readonly hoisted: number;
+  /** How many runs of element-wise eqns run fused, one pass over their rows each (see {@link CompileOptions.fuse}). */
+  readonly fused: number;
   /** The kernel tier the plan runs on. */
   readonly kernels: 'wasm' | 'js';
   /** Threads the plan's matrix products run on: the pool's, or 1 (no pool, a closed one, the `js` tier, or no product of at least the pool's `minFlops`). */
@@ -206,6 +215,7 @@ export const compileEither = <PN extends string, SN extends string>(
     ...(options.hoist !== undefined ? { hoist: options.hoist } : {}),
     ...(options.kernels !== undefined ? { kernels: options.kernels } : {}),
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.fuse !== undefined ? { fuse: options.fuse } : {}),
   });
   const { values: v, grads: g, valueAt, gradAt } = prog;
   const contiguous = (vars: readonly number[], at: Int32Array, size: number): number => {
@@ -312,6 +322,7 @@ export const compileEither = <PN extends string, SN extends string>(
     unrolled: u,
     batch: B,
     hoisted: prog.hoisted,
+    fused: prog.fusedGroups,
     kernels: prog.kernels,
     threads: prog.threads,
     dtype,

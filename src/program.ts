@@ -9,10 +9,11 @@
  * VJP). Running is then two `for` loops over precomputed sites: no recursion, no allocation.
  */
 import { InternalError } from './errors';
+import { encodeFusion, fusedRule, fusedScratchBytes, fusionOrder, planFusion, type FusedParams, type Fusion } from './fuse';
 import type { Graph, VarId } from './ir';
 import { ruleOf } from './primitives/table';
 import { arenaFor, attachThreads, usesThreads, type ThreadPool } from './kernels/threads';
-import { wasmKernelsUnavailableReason } from './kernels/wasm';
+import { wasmKernelsAvailable, wasmKernelsUnavailableReason } from './kernels/wasm';
 import type { Buf, Customs, GemmHolder, Rule, Site } from './primitives/types';
 import { numel } from './shape';
 
@@ -56,6 +57,11 @@ export interface ProgramSpec {
   readonly kernels?: KernelTier;
   /** Worker threads to split the wasm tier's matrix products over (same results as without). */
   readonly threads?: ThreadPool;
+  /**
+   * Fuse runs of element-wise eqns into one pass each (see `src/fuse.ts`; the wasm tier only,
+   * not with `memory: 'keep'`). Default true; the results are bit-identical either way.
+   */
+  readonly fuse?: boolean;
 }
 
 /** Which kernels a plan runs. @since 0.1.0 @category model */
@@ -103,12 +109,15 @@ const hoistGroups = (g: Graph, valueAt: Int32Array, len: Int32Array, exclude: Ui
   return groups;
 };
 
-/** A zero-fill of a cotangent slot before its first accumulation. */
+/** One VJP of the reverse walk, with the cotangent slots to zero first and the probes to read. */
 interface ReverseStep {
   readonly site: Site;
   readonly rule: Rule<never>;
   readonly zero: readonly number[]; // pairs: offset, length
-  readonly probes: readonly number[]; // pairs: probe index, offset… (length = size of the var)
+  /** Triples (probe index, offset, length) read before the VJP (the var's cotangent is complete). */
+  readonly probes: readonly number[];
+  /** Triples read after it: a fused group's members, whose cotangents the group itself completes. */
+  readonly probesAfter: readonly number[];
 }
 
 /** Free-list allocator over one arena, by exact slot length (a step's sizes repeat every step). */
@@ -152,6 +161,8 @@ export class Program {
   readonly hasBackward: boolean;
   /** How many groups of input projections were hoisted out of the recurrence. */
   readonly hoisted: number;
+  /** How many runs of element-wise eqns run fused (one pass each; see `src/fuse.ts`). */
+  readonly fusedGroups: number;
   /** The kernel tier this program runs on. */
   readonly kernels: 'wasm' | 'js';
   /** Threads its matrix products run on (1 without a pool, or where the pool could not serve it). */
@@ -175,23 +186,28 @@ export class Program {
   private readonly zeroGrads: (at: number, n: number) => void;
 
   constructor(readonly spec: ProgramSpec) {
-    const { graph: g, batch: B } = spec;
-    const nv = g.vars.length;
+    const { batch: B } = spec;
+    const nv = spec.graph.vars.length;
     const len = new Int32Array(nv);
-    g.vars.forEach((v, i) => (len[i] = numel(v.shape) * (v.batched ? B : 1)));
+    spec.graph.vars.forEach((v, i) => (len[i] = numel(v.shape) * (v.batched ? B : 1)));
     this.len = len;
 
     // Which values need a cotangent: downstream of a wanted input and upstream of the loss.
     const wants = new Uint8Array(nv);
     for (const w of spec.wrt) wants[w] = 1;
-    for (const e of g.eqns) if (e.inputs.some((i) => wants[i])) wants[e.out] = 1;
+    for (const e of spec.graph.eqns) if (e.inputs.some((i) => wants[i])) wants[e.out] = 1;
     const reaches = new Uint8Array(nv);
     if (spec.loss !== undefined) reaches[spec.loss] = 1;
     for (const v of spec.seeds ?? []) reaches[v] = 1;
-    for (let k = g.eqns.length - 1; k >= 0; k--) {
-      const e = g.eqns[k]!;
+    for (let k = spec.graph.eqns.length - 1; k >= 0; k--) {
+      const e = spec.graph.eqns[k]!;
       if (reaches[e.out]) for (const i of e.inputs) reaches[i] = 1;
     }
+    const needGrad = new Uint8Array(nv);
+    for (let i = 0; i < nv; i++) needGrad[i] = wants[i]! & reaches[i]!;
+    // Fusion (the wasm tier's): first the eqn order that makes element-wise runs contiguous.
+    const fuse = spec.fuse !== false && spec.memory !== 'keep' && spec.kernels !== 'js' && wasmKernelsAvailable();
+    const g: Graph = fuse ? { ...spec.graph, eqns: fusionOrder(spec.graph, needGrad) } : spec.graph;
     const active = g.eqns.map((e) => reaches[e.out] === 1 && wants[e.out] === 1);
     this.hasBackward = spec.loss !== undefined || (spec.seeds ?? []).length > 0;
 
@@ -211,8 +227,33 @@ export class Program {
     for (let i = 0; i < nv; i++) if (persistent[i]) saved += len[i]!;
     this.savedElements = saved;
     if (spec.memory === 'keep') persistent.fill(1);
+    for (const v of spec.seeds ?? []) persistent[v] = 1;
+
+    const arenaGrad = new Uint8Array(nv);
+    for (const v of [...(spec.probes ?? []), ...(spec.seeds ?? [])]) arenaGrad[v] = 1;
+    if (spec.loss !== undefined) arenaGrad[spec.loss] = 1;
+    const fusionCtx = { graph: g, batch: B, active, needGrad, persistent, arenaGrad };
+    const fusion: Fusion | undefined = fuse ? planFusion(fusionCtx) : undefined;
+    const fusedOf = fusion?.groupOf ?? new Int32Array(g.eqns.length).fill(-1);
+    const inRegister = fusion?.valueInRegister ?? new Uint8Array(nv);
+    const gradInRegister = fusion?.gradInRegister ?? new Uint8Array(nv);
+    this.fusedGroups = fusion?.groups.length ?? 0;
+
+    // A value's slot is freed after its last reader; everything a fused group reads or writes
+    // lives until the group's end (its rows run in any order, on several threads).
     const lastUse = new Int32Array(nv).fill(-1);
     g.eqns.forEach((e, k) => e.inputs.forEach((i) => (lastUse[i] = k)));
+    for (const grp of fusion?.groups ?? []) {
+      for (let k = grp.first; k <= grp.last; k++) {
+        const e = g.eqns[k]!;
+        for (const x of [e.out, ...e.inputs]) lastUse[x] = Math.max(lastUse[x]!, grp.last);
+      }
+    }
+    const dyingAt: number[][] = g.eqns.map(() => []);
+    g.eqns.forEach((e, k) => {
+      if (lastUse[e.out]! < 0) dyingAt[k]!.push(e.out);
+    });
+    for (let v = 0; v < nv; v++) if (lastUse[v]! >= 0) dyingAt[lastUse[v]!]!.push(v);
 
     const valueAt = new Int32Array(nv).fill(-1);
     const values = new SlotAllocator();
@@ -230,11 +271,8 @@ export class Program {
         // the whole group's outputs, contiguous, written by the first member
         const ks = groups[j]!, n = len[e.out]!, block = values.alloc(ks.length * n);
         ks.forEach((m, t) => (valueAt[g.eqns[m]!.out] = block + t * n));
-      } else if (j < 0) valueAt[e.out] = values.alloc(len[e.out]!);
-      for (const i of new Set(e.inputs)) {
-        if (lastUse[i] === k && !persistent[i]) values.release(valueAt[i]!, len[i]!);
-      }
-      if (lastUse[e.out] < 0 && !persistent[e.out]) values.release(valueAt[e.out]!, len[e.out]!);
+      } else if (j < 0 && !inRegister[e.out]) valueAt[e.out] = values.alloc(len[e.out]!);
+      for (const x of dyingAt[k]!) if (!persistent[x] && valueAt[x]! >= 0) values.release(valueAt[x]!, len[x]!);
     });
     this.valueAt = valueAt;
 
@@ -295,9 +333,51 @@ export class Program {
       };
     };
     const orphanProbes: number[] = [];
+    const defOf = new Int32Array(nv).fill(-1);
+    g.eqns.forEach((e, k) => (defOf[e.out] = k));
+    // a fused group runs as one site, its programs' byte offsets filled in once the memory exists
+    const fusedParams: FusedParams[] = (fusion?.groups ?? []).map((grp) => ({ forward: -1, backward: -1, rows: B, work: grp.work }));
+    const groupSite = (gi: number): Site => ({
+      nb: B, batch: B, inOff: [], inStride: [], inShape: [], inSize: [], outOff: -1, outStride: 0, outShape: [], outSize: 0,
+      params: fusedParams[gi], gIn: [], gOut: -1, gemm,
+    });
+    const releaseGrad = (v: VarId): void => {
+      if (!isWrt[v] && !isSeed[v] && v !== spec.loss) grads.release(gradAt[v]!, len[v]!);
+    };
     for (let k = g.eqns.length - 1; k >= 0; k--) {
       const e = g.eqns[k]!;
       const pi = probeIndex.get(e.out);
+      const fg = fusedOf[k]!;
+      if (fg >= 0) {
+        // a fused group: one VJP for all its members, at its last
+        const grp = fusion!.groups[fg]!;
+        if (k !== grp.last) continue;
+        const zero: number[] = [], after: number[] = [], outs: VarId[] = [];
+        let anyActive = false;
+        const ensure = (v: VarId): void => {
+          if (gradAt[v]! >= 0) return;
+          gradAt[v] = grads.alloc(len[v]!);
+          zero.push(gradAt[v]!, len[v]!);
+        };
+        for (let m = grp.last; m >= grp.first; m--) {
+          const em = g.eqns[m]!, pm = probeIndex.get(em.out);
+          if (!active[m]) {
+            if (pm !== undefined) orphanProbes.push(pm);
+            continue;
+          }
+          anyActive = true;
+          if (!gradInRegister[em.out]) {
+            ensure(em.out);
+            outs.push(em.out);
+            if (pm !== undefined) after.push(pm, gradAt[em.out]!, len[em.out]!);
+          }
+          for (const i of em.inputs) if (needGrad[i] && (fusedOf[defOf[i]!] !== fg || !gradInRegister[i])) ensure(i);
+        }
+        if (!anyActive) continue;
+        reverse.push({ site: groupSite(fg), rule: fusedRule.backward, zero, probes: [], probesAfter: after });
+        for (const v of outs) releaseGrad(v);
+        continue;
+      }
       if (!active[k]) {
         if (pi !== undefined) orphanProbes.push(pi);
         continue;
@@ -321,6 +401,7 @@ export class Program {
         rule: ruleOf(e, spec.customs),
         zero,
         probes: pi !== undefined ? [pi, gOut, len[e.out]!] : [],
+        probesAfter: [],
       });
       if (!isWrt[e.out] && !isSeed[e.out] && e.out !== spec.loss && !(j >= 0 && fusedBackward[j])) grads.release(gOut, len[e.out]!);
     }
@@ -332,9 +413,10 @@ export class Program {
     this.hoisted = groups.length;
     this.reverse = reverse;
     // a hoisted group's later members were computed with its first
-    const runs = g.eqns.map((_, k) => k).filter((k) => groupOf[k]! < 0 || groups[groupOf[k]!]![0] === k);
-    this.forwardSites = runs.map((k) => siteOf(k, [], -1));
-    this.forwardRules = runs.map((k) => ruleOf(g.eqns[k]!, spec.customs));
+    // and a fused group runs as one site at its first member
+    const runs = g.eqns.map((_, k) => k).filter((k) => (groupOf[k]! < 0 || groups[groupOf[k]!]![0] === k) && (fusedOf[k]! < 0 || fusion!.groups[fusedOf[k]!]!.first === k));
+    this.forwardSites = runs.map((k) => (fusedOf[k]! >= 0 ? groupSite(fusedOf[k]!) : siteOf(k, [], -1)));
+    this.forwardRules = runs.map((k) => (fusedOf[k]! >= 0 ? fusedRule.forward : ruleOf(g.eqns[k]!, spec.customs)));
     this.probeNorms = new Float64Array(spec.probes?.length ?? 0);
     this.orphanProbes = orphanProbes;
     this.isWrt = isWrt;
@@ -344,17 +426,42 @@ export class Program {
     let maxFlops = 0;
     runs.forEach((k, j) => {
       const site = this.forwardSites[j]!; // matvec(A [m, n], x [n]) over nb rows
-      if (g.eqns[k]!.op === 'matvec') maxFlops = Math.max(maxFlops, 2 * site.nb * site.outSize * site.inSize[1]!);
+      if (g.eqns[k]!.op === 'matvec' && fusedOf[k]! < 0) maxFlops = Math.max(maxFlops, 2 * site.nb * site.outSize * site.inSize[1]!);
     });
     const threaded = spec.kernels !== 'js' && usesThreads(spec.threads, maxFlops);
-    const wasm = spec.kernels === 'js' ? undefined : arenaFor(threaded, V + G, spec.dtype);
-    if (spec.kernels === 'wasm' && wasm === undefined) throw new InternalError(`wasm kernels are unavailable here: ${wasmKernelsUnavailableReason() ?? 'the memory could not be allocated'}`);
+    // after the arenas: the fused groups' programs, then one scratch area per thread (bytes)
+    const bpe = spec.dtype === 'float64' ? 8 : 4;
+    const align = (b: number): number => Math.ceil(b / 16) * 16;
+    const codeBase = align((V + G) * bpe);
+    const code = fusion !== undefined ? encodeFusion(fusionCtx, fusion, { valueAt, gradAt, gradBase: V }, bpe) : [];
+    let codeEnd = codeBase;
+    code.forEach((c, gi) => {
+      fusedParams[gi]!.forward = codeEnd;
+      codeEnd = align(codeEnd + c.forward.length);
+      fusedParams[gi]!.backward = codeEnd;
+      codeEnd = align(codeEnd + c.backward.length);
+    });
+    const scratchBytes = fusion !== undefined ? align(fusedScratchBytes(fusion, bpe)) : 0;
+    const slots = threaded ? spec.threads!.threads : 1;
+    const totalBytes = code.length > 0 ? codeEnd + slots * scratchBytes : (V + G) * bpe;
+    const wasm = spec.kernels === 'js' ? undefined : arenaFor(threaded, Math.ceil(totalBytes / bpe), spec.dtype);
+    if (wasm === undefined && (spec.kernels === 'wasm' || code.length > 0)) {
+      throw new InternalError(`wasm kernels are unavailable here: ${wasmKernelsUnavailableReason() ?? `a WebAssembly memory of ${totalBytes} bytes could not be allocated`}`);
+    }
     if (wasm !== undefined) {
       this.values = wasm.data.subarray(0, V);
       this.grads = wasm.data.subarray(V, V + G);
       const split = threaded ? attachThreads(spec.threads, wasm) : undefined;
       gemm.kernels = split?.gemm ?? wasm;
       gemm.elementwise = split?.elementwise ?? wasm;
+      if (code.length > 0) {
+        const bytes = new Uint8Array(wasm.memory.buffer);
+        code.forEach((c, gi) => {
+          bytes.set(c.forward, fusedParams[gi]!.forward);
+          bytes.set(c.backward, fusedParams[gi]!.backward);
+        });
+        gemm.fused = split?.fused(codeEnd, scratchBytes) ?? ((prog, rows) => wasm.fused(prog, codeEnd, 0, rows));
+      }
       this.threads = split !== undefined ? spec.threads!.threads : 1;
       this.zeroGrads = (at, n) => wasm.zero(V + at, n);
       gemm.values = this.values;
@@ -392,8 +499,10 @@ export class Program {
       const s = steps[k]!;
       const z = s.zero;
       for (let j = 0; j < z.length; j += 2) zero(z[j]!, z[j + 1]!);
-      if (s.probes.length > 0) norms[s.probes[0]!] = norm(g, s.probes[1]!, s.probes[2]!);
+      const pb = s.probes, pa = s.probesAfter;
+      for (let j = 0; j < pb.length; j += 3) norms[pb[j]!] = norm(g, pb[j + 1]!, pb[j + 2]!);
       s.rule.vjp(v, g, s.site as Site<never>);
+      for (let j = 0; j < pa.length; j += 3) norms[pa[j]!] = norm(g, pa[j + 1]!, pa[j + 2]!);
     }
     const probes = this.spec.probes ?? [];
     for (const i of this.orphanProbes) {

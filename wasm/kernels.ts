@@ -566,3 +566,130 @@ export function copyRows(y: usize, ys: usize, x: usize, xs: usize, rows: i32, nb
     x += xs;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fused element-wise groups (src/fuse.ts builds the programs). A group is a run of element-wise
+// eqns over one batch of rows; its program is a list of 64-byte op records that ONE call runs
+// for rows r0 ≤ r < r1, chunk by chunk of each row (a chunk ≤ the program's `chunk` elements),
+// every op on the chunk before the next chunk: values a later op reads stay in L1, and values
+// nobody reads after the group ("registers") never leave a per-call scratch area.
+//
+// Program header (i32 words): [0] op count, [1] width n (elements of a row), [2] chunk (elements),
+// [3] unused; op records follow from byte 16, 64 bytes each:
+//   [0] code   [1..3] y: kind, base, row stride   [4..6] a   [7..9] b   [12..13] α (f64)   [14..15] β (f64)
+// An operand of kind 0 lives in the arenas: the chunk (r, c0) starts at base + r·stride + c0·E
+// (all BYTES; stride 0 = one shared row). Kind 1 is a register: scratch + base (a chunk's slot).
+//
+// Each op does exactly the IEEE operations of the unfused kernel or TS rule it replaces, per
+// element, so a fused plan's values and gradients are bit-identical to the unfused plan's
+// (test/fuse.test.ts): add/sub/mul/tanh/sigmoid and their VJPs call the same inline bodies as
+// the kernels above; the affine family (neg, scale, shift, copy) computes α·x + β in f64 and
+// rounds once, as the TS rule does on a Float32Array; relu is `x > 0 ? x : 0`.
+// ---------------------------------------------------------------------------------------------
+
+const F_ADD = 0, F_SUB = 1, F_MUL = 2, F_TANH = 3, F_SIGMOID = 4, F_AFFINE = 5, F_RELU = 6, F_COPY = 7;
+const B_ZERO = 8, B_ADD = 9, B_SUB = 10, B_MUL = 11, B_TANH = 12, B_SIGMOID = 13, B_AFFINE = 14, B_RELU = 15;
+
+/** Address of an operand's chunk (see above). */
+// @ts-ignore: decorator
+@inline function operand(op: usize, at: usize, scratch: usize, r: usize, c0b: usize): usize {
+  const kind = load<i32>(op + at), base = <usize>load<u32>(op + at + 4);
+  return kind == 0 ? base + r * <usize>load<u32>(op + at + 8) + c0b : scratch + base;
+}
+
+/** y[i] = α·x[i] + β in f64, rounded once (f32: the TS rule's arithmetic on a Float32Array). */
+// @ts-ignore: decorator
+@inline function affineSpan<T>(y: usize, x: usize, alpha: f64, beta: f64, len: i32): void {
+  const E: usize = sizeof<T>();
+  const nb: usize = <usize>len * E;
+  let i: usize = 0;
+  if (sizeof<T>() == 8) {
+    const a = f64x2.splat(alpha), c = f64x2.splat(beta);
+    for (; i + 16 <= nb; i += 16) v128.store(y + i, f64x2.add(f64x2.mul(a, v128.load(x + i)), c));
+  }
+  for (; i < nb; i += E) store<T>(y + i, <T>(alpha * <f64>load<T>(x + i) + beta));
+}
+
+/** g[i] = g[i] + α·dy[i] in f64, rounded once (the TS rule's `g += α·dy`). */
+// @ts-ignore: decorator
+@inline function affineGradSpan<T>(g: usize, dy: usize, alpha: f64, len: i32): void {
+  const E: usize = sizeof<T>();
+  const nb: usize = <usize>len * E;
+  let i: usize = 0;
+  if (sizeof<T>() == 8) {
+    const a = f64x2.splat(alpha);
+    for (; i + 16 <= nb; i += 16) v128.store(g + i, f64x2.add(v128.load(g + i), f64x2.mul(a, v128.load(dy + i))));
+  }
+  for (; i < nb; i += E) store<T>(g + i, <T>(<f64>load<T>(g + i) + alpha * <f64>load<T>(dy + i)));
+}
+
+/** y[i] = x[i] > 0 ? x[i] : 0. */
+// @ts-ignore: decorator
+@inline function reluSpan<T>(y: usize, x: usize, len: i32): void {
+  const E: usize = sizeof<T>();
+  const nb: usize = <usize>len * E, vb: usize = nb & ~(<usize>15);
+  const z = v128.splat<T>(<T>0);
+  let i: usize = 0;
+  for (; i < vb; i += 16) {
+    const v = v128.load(x + i);
+    v128.store(y + i, v128.bitselect(v, z, v128.gt<T>(v, z)));
+  }
+  for (; i < nb; i += E) { const v = load<T>(x + i); store<T>(y + i, v > <T>0 ? v : <T>0); }
+}
+
+/** g[i] += dy[i] where the saved output y[i] > 0 (g untouched elsewhere). */
+// @ts-ignore: decorator
+@inline function reluGradSpan<T>(g: usize, dy: usize, y: usize, len: i32): void {
+  const E: usize = sizeof<T>();
+  const nb: usize = <usize>len * E, vb: usize = nb & ~(<usize>15);
+  const z = v128.splat<T>(<T>0);
+  let i: usize = 0;
+  for (; i < vb; i += 16) {
+    const gv = v128.load(g + i);
+    v128.store(g + i, v128.bitselect(v128.add<T>(gv, v128.load(dy + i)), gv, v128.gt<T>(v128.load(y + i), z)));
+  }
+  for (; i < nb; i += E) if (load<T>(y + i) > <T>0) store<T>(g + i, load<T>(g + i) + load<T>(dy + i));
+}
+
+/** Runs a fused program (forward or VJP) over rows r0 ≤ r < r1 with the given scratch area. */
+// @ts-ignore: decorator
+@inline function fused<T>(prog: usize, scratch: usize, r0: i32, r1: i32): void {
+  const E: usize = sizeof<T>();
+  const count = load<i32>(prog), n = load<i32>(prog, 4), chunk = load<i32>(prog, 8);
+  const ops = prog + 16, end = ops + (<usize>count << 6);
+  for (let r = r0; r < r1; r++) {
+    const ru = <usize>r;
+    for (let c0 = 0; c0 < n; c0 += chunk) {
+      const len = min(chunk, n - c0), c0b = <usize>c0 * E;
+      for (let op = ops; op < end; op += 64) {
+        const code = load<i32>(op);
+        const y = operand(op, 4, scratch, ru, c0b);
+        if (code == B_ZERO) { memory.fill(y, 0, <usize>len * E); continue; }
+        const a = operand(op, 16, scratch, ru, c0b);
+        switch (code) {
+          case F_ADD: binary<T>(OP_ADD, y, a, 0, operand(op, 28, scratch, ru, c0b), 0, 1, len); break;
+          case F_SUB: binary<T>(OP_SUB, y, a, 0, operand(op, 28, scratch, ru, c0b), 0, 1, len); break;
+          case F_MUL: binary<T>(OP_MUL, y, a, 0, operand(op, 28, scratch, ru, c0b), 0, 1, len); break;
+          case F_TANH: if (sizeof<T>() == 4) unary32(0, y, a, len); else unary64(0, y, a, len); break;
+          case F_SIGMOID: if (sizeof<T>() == 4) unary32(1, y, a, len); else unary64(1, y, a, len); break;
+          case F_AFFINE: affineSpan<T>(y, a, load<f64>(op, 48), load<f64>(op, 56), len); break;
+          case F_RELU: reluSpan<T>(y, a, len); break;
+          case F_COPY: memory.copy(y, a, <usize>len * E); break;
+          case B_ADD: accumulate<T>(OP_ADD, y, 0, a, 0, 0, 1, len); break;
+          case B_SUB: accumulate<T>(OP_SUB, y, 0, a, 0, 0, 1, len); break;
+          case B_MUL: accumulate<T>(OP_MUL, y, 0, a, operand(op, 28, scratch, ru, c0b), 0, 1, len); break;
+          case B_TANH: accUnaryGrad<T>(false, y, a, operand(op, 28, scratch, ru, c0b), len); break;
+          case B_SIGMOID: accUnaryGrad<T>(true, y, a, operand(op, 28, scratch, ru, c0b), len); break;
+          case B_AFFINE: affineGradSpan<T>(y, a, load<f64>(op, 48), len); break;
+          case B_RELU: reluGradSpan<T>(y, a, operand(op, 28, scratch, ru, c0b), len); break;
+          default: unreachable();
+        }
+      }
+    }
+  }
+}
+
+/** Runs the fused program at byte `prog` over rows [r0, r1), registers at byte `scratch` (f32). */
+export function fused_f32(prog: usize, scratch: usize, r0: i32, r1: i32): void { fused<f32>(prog, scratch, r0, r1); }
+/** {@link fused_f32} for f64. */
+export function fused_f64(prog: usize, scratch: usize, r0: i32, r1: i32): void { fused<f64>(prog, scratch, r0, r1); }

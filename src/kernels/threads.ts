@@ -28,6 +28,11 @@ import type { ElementwiseKernels, GemmKernels } from '../primitives/types';
 export interface ThreadedKernels {
   readonly gemm: GemmKernels;
   readonly elementwise: ElementwiseKernels;
+  /**
+   * The runner of fused groups (src/fuse.ts): thread j's registers at byte `scratch + j·stride`;
+   * a group's rows split over the threads when its `work` reaches the pool's `minFlops`.
+   */
+  readonly fused: (scratch: number, stride: number) => (prog: number, rows: number, work: number) => void;
 }
 import { createWasmArena, type WasmArena } from './wasm';
 
@@ -78,7 +83,7 @@ export const SPIN_MS = 2;
 // offsets into wasm32 memory go up to 2³², beyond Int32).
 const STATE = 0, OP = 1, ARENA = 2, ERROR = 3, ACK = 4, SLEEPING = 5;
 const IDLE = 0, POSTED = 1, DONE = 2, YIELD = 3, EXIT = 4;
-const OP_NT = 0, OP_BROADCAST = 1, OP_TANH = 2, OP_SIGMOID = 3;
+const OP_NT = 0, OP_BROADCAST = 1, OP_TANH = 2, OP_SIGMOID = 3, OP_FUSED = 4;
 const WORDS = 8, ARGS = 8;
 const CONTROL_BYTES = WORDS * 4 + ARGS * 8;
 
@@ -102,7 +107,8 @@ const serve = () => {
         if (op === ${OP_NT}) k.nt(args[0], args[1], args[2], args[3], args[4], args[5]);
         else if (op === ${OP_BROADCAST}) k.broadcast(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7]);
         else if (op === ${OP_TANH}) k.tanh(args[0], args[1], args[2]);
-        else k.sigmoid(args[0], args[1], args[2]);
+        else if (op === ${OP_SIGMOID}) k.sigmoid(args[0], args[1], args[2]);
+        else k.fused(args[0], args[1], args[2], args[3]);
       } catch (e) {
         ctl[${ERROR}] = 2;
       }
@@ -131,7 +137,7 @@ const handle = (m) => {
     try {
       const x = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
       const sfx = m.dtype === 'float32' ? 'f32' : 'f64';
-      arenas.set(m.id, { nt: x['gemmNT_' + sfx], broadcast: x['accBroadcast_' + sfx], tanh: x['tanh_' + sfx], sigmoid: x['sigmoid_' + sfx] });
+      arenas.set(m.id, { nt: x['gemmNT_' + sfx], broadcast: x['accBroadcast_' + sfx], tanh: x['tanh_' + sfx], sigmoid: x['sigmoid_' + sfx], fused: x['fused_' + sfx] });
     } catch (e) {
       ctl[${ERROR}] = 1;
     }
@@ -376,7 +382,24 @@ const threadedKernels = (pool: Pool, arena: WasmArena, id: number, slots: readon
     tanh: (y, x, count) => unary(OP_TANH, arena.tanh, y, x, count),
     sigmoid: (y, x, count) => unary(OP_SIGMOID, arena.sigmoid, y, x, count),
   };
-  return { gemm, elementwise };
+  /** A fused group's rows in blocks (each row's arithmetic is its own: any split gives the same bits). */
+  const fused = (scratch: number, stride: number) => (prog: number, rows: number, work: number): void => {
+    if (!pool.open || work < pool.minFlops || rows < 2) return arena.fused(prog, scratch, 0, rows);
+    const first = blockEnd(rows, N, 1, 0);
+    let used = 0;
+    for (let j = 1, r0 = first; j < N && r0 < rows; j++, used++) {
+      const r1 = blockEnd(rows, N, 1, j), g = slots[j - 1]!.args;
+      g[0] = prog; g[1] = scratch + j * stride; g[2] = r0; g[3] = r1;
+      post(j - 1, OP_FUSED);
+      r0 = r1;
+    }
+    try {
+      arena.fused(prog, scratch, 0, first);
+    } finally {
+      wait(used);
+    }
+  };
+  return { gemm, elementwise, fused };
 };
 
 /**

@@ -60,6 +60,11 @@ export interface WasmArena extends GemmKernels, ElementwiseKernels {
   readonly accBroadcast: (o: number, s: number, sp: number, sq: number, b: number, P: number, Q: number, n: number) => void;
   /** data[at … at + count) = 0 (a memset: `fill` is slow over a shared buffer). */
   readonly zero: (at: number, count: number) => void;
+  /**
+   * Runs a fused group's program (src/fuse.ts) at BYTE offset `prog` over rows r0 ≤ r < r1,
+   * with its registers in the scratch area at BYTE offset `scratch`.
+   */
+  readonly fused: (prog: number, scratch: number, r0: number, r1: number) => void;
   /** Whether `memory` is shared (a `SharedArrayBuffer`, for worker threads). */
   readonly shared: boolean;
   /** The compiled module this arena's instance runs (workers instantiate it over `memory`). */
@@ -188,6 +193,7 @@ export const createWasmArena = (elements: number, dtype: WasmDtype, options: { r
     tnAcc: (da, dy, x, rows, m, n) => tnRaw(da * bpe, dy * bpe, x * bpe, rows, m, n),
     nnAcc: (dx, dy, a, rows, m, n) => nnRaw(dx * bpe, dy * bpe, a * bpe, rows, m, n),
     zero: (at, count) => zeroRaw(at * bpe, count * bpe),
+    fused: ex<(prog: number, scratch: number, r0: number, r1: number) => void>('fused'),
     copyRows: (y, ys, x, xs, rows, n) => copyRowsRaw(y * bpe, ys * bpe, x * bpe, xs * bpe, rows, n * bpe),
     accBroadcast: (o, s, sp, sq, b, P, Q, n) => broadcastRaw(o * bpe, s * bpe, sp * bpe, sq * bpe, b * bpe, P, Q, n),
     add: (y, a, b, count) => addRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),

@@ -99,6 +99,11 @@ export interface GemmHolder {
   values?: Buf;
   grads?: Buf;
   gradBase: number;
+  /**
+   * Runs a fused group's program (at BYTE offset `prog`) over its `rows`, split over the
+   * threads where `work` pays (see `src/fuse.ts`). @since 0.1.0
+   */
+  fused?: (prog: number, rows: number, work: number) => void;
 }
 
 /** An input as the shape rule sees it: its shape and its label for messages. @since 0.1.0 @category model */
