@@ -13,7 +13,7 @@ import { encodeFusion, fusedRule, fusedScratchBytes, fusionOrder, planFusion, ty
 import type { Graph, VarId } from './ir';
 import { ruleOf } from './primitives/table';
 import { arenaFor, attachThreads, usesThreads, type ThreadPool } from './kernels/threads';
-import { wasmKernelsAvailable, wasmKernelsUnavailableReason } from './kernels/wasm';
+import { gemmScratchBytes, wasmKernelsAvailable, wasmKernelsUnavailableReason } from './kernels/wasm';
 import type { Buf, Customs, GemmHolder, Rule, Site } from './primitives/types';
 import { numel } from './shape';
 
@@ -444,7 +444,13 @@ export class Program {
     const scratchBytes = fusion !== undefined ? align(fusedScratchBytes(fusion, bpe)) : 0;
     const slots = threaded ? spec.threads!.threads : 1;
     const totalBytes = code.length > 0 ? codeEnd + slots * scratchBytes : (V + G) * bpe;
-    const wasm = spec.kernels === 'js' ? undefined : arenaFor(threaded, Math.ceil(totalBytes / bpe), spec.dtype);
+    // the accumulating products' packing scratch (see gemmScratchBytes), one slot per thread
+    let packBytes = 0;
+    runs.forEach((k, j) => {
+      const site = this.forwardSites[j]!;
+      if (g.eqns[k]!.op === 'matvec' && fusedOf[k]! < 0) packBytes = Math.max(packBytes, gemmScratchBytes(site.nb, site.outSize, site.inSize[1]!, bpe));
+    });
+    const wasm = spec.kernels === 'js' ? undefined : arenaFor(threaded, Math.ceil(totalBytes / bpe), spec.dtype, packBytes, slots);
     if (wasm === undefined && (spec.kernels === 'wasm' || code.length > 0)) {
       throw new InternalError(`wasm kernels are unavailable here: ${wasmKernelsUnavailableReason() ?? `a WebAssembly memory of ${totalBytes} bytes could not be allocated`}`);
     }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildKernels, kernelsBinaryFile } from '../scripts/build-wasm';
-import { createWasmArena, decodeBase64, wasmKernelsAvailable, wasmKernelsUnavailableReason, type WasmArena, type WasmDtype } from '../src/kernels/wasm';
+import { createWasmArena, decodeBase64, gemmScratchBytes, wasmKernelsAvailable, wasmKernelsUnavailableReason, type WasmArena, type WasmDtype } from '../src/kernels/wasm';
 import { kernelsWasmBase64 } from '../src/kernels/wasm-binary';
 import { add, mul, sigmoid, sub, tanh } from '../src/primitives/elementwise';
 import type { Buf, GemmHolder, Site } from '../src/primitives/types';
@@ -94,11 +94,14 @@ describe('wasm kernels', () => {
     expect(wasmKernelsAvailable()).toBe(true);
   });
 
-  for (const dtype of dtypes) {
-    // one arena per dtype, big enough for the largest case below
-    const arena = createWasmArena(300_000, dtype);
-    for (const kernel of kernels) {
-      it(`${kernel} ${dtype}: every size 1…17 in every dimension, against plain loops`, () => {
+  for (const [dtype, packed] of dtypes.flatMap((d) => [[d, false], [d, true]] as const)) {
+    // one arena per dtype, big enough for the largest case below; `packed`: with the scratch the
+    // accumulating products pack into (tnAcc packs any case below, nnAcc only an A over 512 KiB)
+    const bpe = dtype === 'float32' ? 4 : 8;
+    const arena = createWasmArena(300_000, dtype, packed ? { scratchBytes: gemmScratchBytes(512, 1024, 1024, bpe) } : {});
+    const how = packed ? ' (packed)' : '';
+    for (const kernel of packed ? kernels.filter((k) => k !== 'nt') : kernels) {
+      it(`${kernel} ${dtype}${how}: every size 1…17 in every dimension, against plain loops`, () => {
         expect(arena).toBeDefined();
         fc.assert(
           fc.property(
@@ -112,13 +115,17 @@ describe('wasm kernels', () => {
         for (let rows = 1; rows <= 9; rows++) for (let m = 1; m <= 9; m++) for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17]) check(arena!, kernel, { rows, m, n, seed: seed++, shift: seed & 3 });
       });
 
-      it(`${kernel} ${dtype}: larger shapes`, () => {
+      it(`${kernel} ${dtype}${how}: larger shapes`, () => {
         expect(arena).toBeDefined();
-        const shapes: readonly (readonly [number, number, number])[] = [[64, 96, 33], [33, 64, 96], [8, 256, 64], [7, 130, 67], [1, 512, 129], [65, 3, 200]];
+        const shapes: readonly (readonly [number, number, number])[] = [
+          [64, 96, 33], [33, 64, 96], [8, 256, 64], [7, 130, 67], [1, 512, 129], [65, 3, 200],
+          // rows 4 KiB apart (the case packing is for), and an A over 512 KiB (nnAcc packs it)
+          [9, 1024, 21], [6, 512, 40], [2, 600, 240],
+        ];
         shapes.forEach(([rows, m, n], i) => check(arena!, kernel, { rows, m, n, seed: 1000 + i, shift: i & 3 }));
       });
 
-      it(`${kernel} ${dtype}: zero sizes touch nothing`, () => {
+      it(`${kernel} ${dtype}${how}: zero sizes touch nothing`, () => {
         for (const [rows, m, n] of [[0, 5, 6], [4, 0, 6], [4, 5, 0]] as const) {
           const d = arena!.data;
           for (let i = 0; i < 200; i++) d[i] = i + 0.5;
@@ -136,6 +143,31 @@ describe('wasm kernels', () => {
       });
     }
   }
+
+  it.each(dtypes)('%s: packed and unpacked tnAcc / nnAcc give the same bits (each element sums its terms in the same order)', (dtype) => {
+    const bpe = dtype === 'float32' ? 4 : 8, size = 1_500_000;
+    const plain = createWasmArena(size, dtype)!, packed = createWasmArena(size, dtype, { scratchBytes: gemmScratchBytes(512, 1024, 1024, bpe) })!;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }), fc.constantFrom(3, 64, 512, 1024), fc.integer({ min: 1, max: 150 }), fc.integer(),
+        (rows, m, n, seed) => {
+          // nnAcc packs only an A over 512 KiB: with m ≥ 512, widen A past that
+          const nnCols = m >= 512 ? Math.ceil(524289 / (m * bpe)) + (n % 37) : n;
+          for (const [kernel, cols] of [['tnAcc', n], ['nnAcc', nnCols]] as const) {
+            const next = rng(seed), x = 0, a = rows * cols, dy = a + m * cols, out = dy + rows * m, end = out + Math.max(m, rows) * cols;
+            expect(end).toBeLessThan(size);
+            for (let i = 0; i < end; i++) plain.data[i] = packed.data[i] = next();
+            for (const ar of [plain, packed]) {
+              if (kernel === 'tnAcc') ar.tnAcc(out, dy, x, rows, m, cols);
+              else ar.nnAcc(out, dy, a, rows, m, cols);
+            }
+            for (let i = 0; i < end; i++) if (!Object.is(plain.data[i], packed.data[i])) expect.fail(`${kernel} rows=${rows} m=${m} n=${cols}: element ${i} is ${packed.data[i]} packed, ${plain.data[i]} unpacked`);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
 
   elementwiseTests();
 

@@ -98,20 +98,20 @@ function nt<T>(y: usize, x: usize, a: usize, rows: i32, m: i32, n: i32): void {
  * scalars; leftover rows of O one at a time. The sum over q runs in registers and is added to O
  * once, so O is read and written once per block.
  */
-function accBroadcast<T>(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: i32, Q: i32, n: i32): void {
+// @ts-ignore: decorator
+@inline function accBroadcastCols<T>(o: usize, s: usize, sp: usize, sq: usize, b: usize, bs: usize, P: i32, Q: i32, nb: usize, k0: usize, k1: usize): void {
   const E: usize = sizeof<T>();
-  const nb: usize = <usize>n * E;
   const sEnd: usize = <usize>Q * sq; // span of a row of S
   let p = 0;
   for (; p + 4 <= P; p += 4) {
     const o0 = o + <usize>p * nb, o1 = o0 + nb, o2 = o1 + nb, o3 = o2 + nb;
     const t0 = s + <usize>p * sp, t1 = t0 + sp, t2 = t1 + sp, t3 = t2 + sp;
-    let kb: usize = 0;
-    for (; kb + 32 <= nb; kb += 32) {
+    let kb: usize = k0;
+    for (; kb + 32 <= k1; kb += 32) {
       let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00;
       let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
       let bq = b + kb, sqb: usize = 0;
-      for (; sqb < sEnd; sqb += sq, bq += nb) {
+      for (; sqb < sEnd; sqb += sq, bq += bs) {
         const w0 = v128.load(bq), w1 = v128.load(bq, 16);
         let d = v128.load_splat<T>(t0 + sqb);
         c00 = v128.add<T>(c00, v128.mul<T>(d, w0)); c01 = v128.add<T>(c01, v128.mul<T>(d, w1));
@@ -127,10 +127,10 @@ function accBroadcast<T>(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: 
       v128.store(o2 + kb, v128.add<T>(v128.load(o2 + kb), c20)); v128.store(o2 + kb, v128.add<T>(v128.load(o2 + kb, 16), c21), 16);
       v128.store(o3 + kb, v128.add<T>(v128.load(o3 + kb), c30)); v128.store(o3 + kb, v128.add<T>(v128.load(o3 + kb, 16), c31), 16);
     }
-    for (; kb + 16 <= nb; kb += 16) {
+    for (; kb + 16 <= k1; kb += 16) {
       let c0 = v128.splat<T>(<T>0), c1 = c0, c2 = c0, c3 = c0;
       let bq = b + kb, sqb: usize = 0;
-      for (; sqb < sEnd; sqb += sq, bq += nb) {
+      for (; sqb < sEnd; sqb += sq, bq += bs) {
         const w = v128.load(bq);
         c0 = v128.add<T>(c0, v128.mul<T>(v128.load_splat<T>(t0 + sqb), w));
         c1 = v128.add<T>(c1, v128.mul<T>(v128.load_splat<T>(t1 + sqb), w));
@@ -142,10 +142,10 @@ function accBroadcast<T>(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: 
       v128.store(o2 + kb, v128.add<T>(v128.load(o2 + kb), c2));
       v128.store(o3 + kb, v128.add<T>(v128.load(o3 + kb), c3));
     }
-    for (; kb < nb; kb += E) {
+    for (; kb < k1; kb += E) {
       let s0: T = <T>0, s1: T = <T>0, s2: T = <T>0, s3: T = <T>0;
       let bq = b + kb, sqb: usize = 0;
-      for (; sqb < sEnd; sqb += sq, bq += nb) {
+      for (; sqb < sEnd; sqb += sq, bq += bs) {
         const w = load<T>(bq);
         s0 += load<T>(t0 + sqb) * w; s1 += load<T>(t1 + sqb) * w;
         s2 += load<T>(t2 + sqb) * w; s3 += load<T>(t3 + sqb) * w;
@@ -156,11 +156,11 @@ function accBroadcast<T>(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: 
   }
   for (; p < P; p++) {
     const o0 = o + <usize>p * nb, t0 = s + <usize>p * sp;
-    let kb: usize = 0;
-    for (; kb + 32 <= nb; kb += 32) {
+    let kb: usize = k0;
+    for (; kb + 32 <= k1; kb += 32) {
       let c0 = v128.splat<T>(<T>0), c1 = c0;
       let bq = b + kb, sqb: usize = 0;
-      for (; sqb < sEnd; sqb += sq, bq += nb) {
+      for (; sqb < sEnd; sqb += sq, bq += bs) {
         const d = v128.load_splat<T>(t0 + sqb);
         c0 = v128.add<T>(c0, v128.mul<T>(d, v128.load(bq)));
         c1 = v128.add<T>(c1, v128.mul<T>(d, v128.load(bq, 16)));
@@ -168,17 +168,77 @@ function accBroadcast<T>(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: 
       v128.store(o0 + kb, v128.add<T>(v128.load(o0 + kb), c0));
       v128.store(o0 + kb, v128.add<T>(v128.load(o0 + kb, 16), c1), 16);
     }
-    for (; kb + 16 <= nb; kb += 16) {
+    for (; kb + 16 <= k1; kb += 16) {
       let c0 = v128.splat<T>(<T>0);
       let bq = b + kb, sqb: usize = 0;
-      for (; sqb < sEnd; sqb += sq, bq += nb) c0 = v128.add<T>(c0, v128.mul<T>(v128.load_splat<T>(t0 + sqb), v128.load(bq)));
+      for (; sqb < sEnd; sqb += sq, bq += bs) c0 = v128.add<T>(c0, v128.mul<T>(v128.load_splat<T>(t0 + sqb), v128.load(bq)));
       v128.store(o0 + kb, v128.add<T>(v128.load(o0 + kb), c0));
     }
-    for (; kb < nb; kb += E) {
+    for (; kb < k1; kb += E) {
       let s0: T = <T>0;
       let bq = b + kb, sqb: usize = 0;
-      for (; sqb < sEnd; sqb += sq, bq += nb) s0 += load<T>(t0 + sqb) * load<T>(bq);
+      for (; sqb < sEnd; sqb += sq, bq += bs) s0 += load<T>(t0 + sqb) * load<T>(bq);
       store<T>(o0 + kb, load<T>(o0 + kb) + s0);
+    }
+  }
+}
+
+/**
+ * Bytes of scratch {@link accBroadcast} needs to pack: a panel of B (Q rows × the panel width)
+ * and, when S is read down its columns (tnAcc), a row block of S (4 × Q values).
+ */
+// @ts-ignore: decorator
+@inline function packBytes(Q: i32, pw: usize, packS: bool, E: usize): usize {
+  return <usize>Q * pw + (packS ? <usize>Q * 4 * E : 0);
+}
+
+/**
+ * {@link accBroadcastCols} over all of k, PACKED: B in panels of its columns (about 16 KiB:
+ * Q rows × the panel width), copied to contiguous scratch once per panel and reused by every
+ * row block of O; and S, when it is read down its columns (sq ≠ one element: tnAcc, where S is
+ * dY transposed), copied per row block to 4 contiguous values per q. Without packing, rows 4 KiB
+ * apart (dY [B, 512] in float64, [B, 1024] in float32: the workload's LSTM medium and large)
+ * all fall in one L1 set and evict each other: tnAcc ran at 13 GFLOP/s in float64 against 24
+ * with a 4160-byte stride. Each O element still sums its q terms in order into a register and
+ * is added to O once: the same bits as unpacked, whatever the panel. Where packing does not pay
+ * (below), or with less than the needed scratch (`wb` bytes at `w`), it runs unpacked.
+ */
+function accBroadcast<T>(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: i32, Q: i32, n: i32, w: usize, wb: usize): void {
+  const E: usize = sizeof<T>();
+  const nb: usize = <usize>n * E;
+  let pw: usize = (<usize>16384 / <usize>max(Q, 1)) & ~(<usize>31);
+  if (pw < 32) pw = 32;
+  const packS = sq != E;
+  // measured (2 cores, Zen 4): packing pays for tnAcc up to Q = 512 rows (beyond, the 4·Q copies
+  // of S per row block and panel cost more than they save) and for nnAcc when B outgrows half of
+  // L2 (a smaller B stays in L2 and its copies cost more than the conflicts)
+  const pays = packS ? Q <= 512 : <usize>Q * nb > 524288;
+  if (!pays || Q <= 0 || wb < packBytes(Q, pw, packS, E)) {
+    accBroadcastCols<T>(o, s, sp, sq, b, nb, P, Q, nb, 0, nb);
+    return;
+  }
+  const bp = w, sk = w + <usize>Q * pw;
+  for (let k0: usize = 0; k0 < nb; k0 += pw) {
+    const width: usize = nb - k0 < pw ? nb - k0 : pw;
+    const vw: usize = width & ~(<usize>15);
+    for (let q = 0; q < Q; q++) {
+      const from = b + <usize>q * nb + k0, to = bp + <usize>q * pw;
+      let i: usize = 0;
+      for (; i < vw; i += 16) v128.store(to + i, v128.load(from + i));
+      for (; i < width; i += E) store<T>(to + i, load<T>(from + i));
+    }
+    if (!packS) {
+      accBroadcastCols<T>(o + k0, s, sp, sq, bp, pw, P, Q, nb, 0, width);
+      continue;
+    }
+    for (let p = 0; p < P; p += 4) {
+      const rows = P - p < 4 ? P - p : 4;
+      const t = s + <usize>p * sp;
+      for (let q = 0; q < Q; q++) {
+        const from = t + <usize>q * sq, to = sk + <usize>q * 4 * E;
+        for (let j = 0; j < rows; j++) store<T>(to + <usize>j * E, load<T>(from + <usize>j * sp));
+      }
+      accBroadcastCols<T>(o + <usize>p * nb + k0, sk, E, 4 * E, bp, pw, rows, Q, nb, 0, width);
     }
   }
 }
@@ -193,15 +253,15 @@ export function gemmNT_f32(y: usize, x: usize, a: usize, rows: i32, m: i32, n: i
 }
 
 /** dA[i, k] += Σ_r dY[r, i] · X[r, k]  (dA [m, n]; dY [rows, m]; X [rows, n]; f32). */
-export function gemmTNacc_f32(da: usize, dy: usize, x: usize, rows: i32, m: i32, n: i32): void {
+export function gemmTNacc_f32(da: usize, dy: usize, x: usize, rows: i32, m: i32, n: i32, w: usize, wb: usize): void {
   // O = dA (P = m), S[i, r] = dY[r, i] (stride 4 along i, m·4 along r), B = X (Q = rows)
-  accBroadcast<f32>(da, dy, 4, <usize>m * 4, x, m, rows, n);
+  accBroadcast<f32>(da, dy, 4, <usize>m * 4, x, m, rows, n, w, wb);
 }
 
 /** dX[r, k] += Σ_i dY[r, i] · A[i, k]  (dX [rows, n]; dY [rows, m]; A [m, n]; f32). */
-export function gemmNNacc_f32(dx: usize, dy: usize, a: usize, rows: i32, m: i32, n: i32): void {
+export function gemmNNacc_f32(dx: usize, dy: usize, a: usize, rows: i32, m: i32, n: i32, w: usize, wb: usize): void {
   // O = dX (P = rows), S[r, i] = dY[r, i] (stride m·4 along r, 4 along i), B = A (Q = m)
-  accBroadcast<f32>(dx, dy, <usize>m * 4, 4, a, rows, m, n);
+  accBroadcast<f32>(dx, dy, <usize>m * 4, 4, a, rows, m, n, w, wb);
 }
 
 /**
@@ -210,13 +270,13 @@ export function gemmNNacc_f32(dx: usize, dy: usize, a: usize, rows: i32, m: i32,
  * thread (src/kernels/threads.ts). Each O element sums its q terms in order whatever P is, so
  * any split of the rows gives the same bits.
  */
-export function accBroadcast_f32(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: i32, Q: i32, n: i32): void {
-  accBroadcast<f32>(o, s, sp, sq, b, P, Q, n);
+export function accBroadcast_f32(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: i32, Q: i32, n: i32, w: usize, wb: usize): void {
+  accBroadcast<f32>(o, s, sp, sq, b, P, Q, n, w, wb);
 }
 
 /** {@link accBroadcast_f32} for f64. */
-export function accBroadcast_f64(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: i32, Q: i32, n: i32): void {
-  accBroadcast<f64>(o, s, sp, sq, b, P, Q, n);
+export function accBroadcast_f64(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: i32, Q: i32, n: i32, w: usize, wb: usize): void {
+  accBroadcast<f64>(o, s, sp, sq, b, P, Q, n, w, wb);
 }
 
 /** Y[r, i] = Σ_k X[r, k] · A[i, k]  (Y [rows, m] overwritten; X [rows, n]; A [m, n]; f64). */
@@ -225,13 +285,13 @@ export function gemmNT_f64(y: usize, x: usize, a: usize, rows: i32, m: i32, n: i
 }
 
 /** dA[i, k] += Σ_r dY[r, i] · X[r, k]  (dA [m, n]; dY [rows, m]; X [rows, n]; f64). */
-export function gemmTNacc_f64(da: usize, dy: usize, x: usize, rows: i32, m: i32, n: i32): void {
-  accBroadcast<f64>(da, dy, 8, <usize>m * 8, x, m, rows, n);
+export function gemmTNacc_f64(da: usize, dy: usize, x: usize, rows: i32, m: i32, n: i32, w: usize, wb: usize): void {
+  accBroadcast<f64>(da, dy, 8, <usize>m * 8, x, m, rows, n, w, wb);
 }
 
 /** dX[r, k] += Σ_i dY[r, i] · A[i, k]  (dX [rows, n]; dY [rows, m]; A [m, n]; f64). */
-export function gemmNNacc_f64(dx: usize, dy: usize, a: usize, rows: i32, m: i32, n: i32): void {
-  accBroadcast<f64>(dx, dy, <usize>m * 8, 8, a, rows, m, n);
+export function gemmNNacc_f64(dx: usize, dy: usize, a: usize, rows: i32, m: i32, n: i32, w: usize, wb: usize): void {
+  accBroadcast<f64>(dx, dy, <usize>m * 8, 8, a, rows, m, n, w, wb);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ export const SPIN_MS = 2;
 const STATE = 0, OP = 1, ARENA = 2, ERROR = 3, ACK = 4, SLEEPING = 5;
 const IDLE = 0, POSTED = 1, DONE = 2, YIELD = 3, EXIT = 4;
 const OP_NT = 0, OP_BROADCAST = 1, OP_TANH = 2, OP_SIGMOID = 3, OP_FUSED = 4;
-const WORDS = 8, ARGS = 8;
+const WORDS = 8, ARGS = 10;
 const CONTROL_BYTES = WORDS * 4 + ARGS * 8;
 
 /**
@@ -105,7 +105,7 @@ const serve = () => {
         const k = arenas.get(ctl[${ARENA}]);
         const op = ctl[${OP}];
         if (op === ${OP_NT}) k.nt(args[0], args[1], args[2], args[3], args[4], args[5]);
-        else if (op === ${OP_BROADCAST}) k.broadcast(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7]);
+        else if (op === ${OP_BROADCAST}) k.broadcast(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9]);
         else if (op === ${OP_TANH}) k.tanh(args[0], args[1], args[2]);
         else if (op === ${OP_SIGMOID}) k.sigmoid(args[0], args[1], args[2]);
         else k.fused(args[0], args[1], args[2], args[3]);
@@ -324,6 +324,8 @@ const threadedKernels = (pool: Pool, arena: WasmArena, id: number, slots: readon
       const p1 = blockEnd(P, N, 4, j), a = slots[j - 1]!.args;
       a[0] = (o + p0 * n) * bpe; a[1] = (s + p0 * sp) * bpe; a[2] = sp * bpe; a[3] = sq * bpe;
       a[4] = b * bpe; a[5] = p1 - p0; a[6] = Q; a[7] = n;
+      // thread j's packing scratch (none if the arena has no slot for it: it runs unpacked, same bits)
+      a[8] = arena.scratch + j * arena.scratchBytes; a[9] = j < arena.scratchSlots ? arena.scratchBytes : 0;
       post(j - 1, OP_BROADCAST);
       p0 = p1;
     }
@@ -473,8 +475,8 @@ export const usesThreads = (pool: ThreadPool | undefined, maxFlops: number): boo
   pool instanceof Pool && pool.threads > 1 && !pool.closed && maxFlops >= pool.minFlops;
 
 /** The arena of a plan: shared when it runs threaded (see {@link usesThreads}). @internal */
-export const arenaFor = (threaded: boolean, elements: number, dtype: 'float32' | 'float64'): WasmArena | undefined =>
-  createWasmArena(elements, dtype, threaded ? { shared: true } : {});
+export const arenaFor = (threaded: boolean, elements: number, dtype: 'float32' | 'float64', scratchBytes = 0, scratchSlots = 1): WasmArena | undefined =>
+  createWasmArena(elements, dtype, { ...(threaded ? { shared: true } : {}), scratchBytes, scratchSlots });
 
 /** Threaded kernels for a plan's arena, when the pool can give them. @internal */
 export const attachThreads = (pool: ThreadPool | undefined, arena: WasmArena): ThreadedKernels | undefined =>

@@ -55,9 +55,16 @@ export interface WasmArena extends GemmKernels, ElementwiseKernels {
   readonly accMul: (g: number, dy: number, o: number, count: number) => void;
   /**
    * O[p, k] += Σ_q S[p, q] · B[q, k] (p < P, q < Q, k < n), S[p, q] at s + p·sp + q·sq
-   * (element strides): the kernel under tnAcc and nnAcc, for callers that split O's rows.
+   * (element strides): the kernel under tnAcc and nnAcc, for callers that split O's rows; a
+   * thread `slot` packs in its own scratch.
    */
-  readonly accBroadcast: (o: number, s: number, sp: number, sq: number, b: number, P: number, Q: number, n: number) => void;
+  readonly accBroadcast: (o: number, s: number, sp: number, sq: number, b: number, P: number, Q: number, n: number, slot?: number) => void;
+  /** BYTE offset of the GEMMs' packing scratch (slot j at `scratch + j·scratchBytes`). */
+  readonly scratch: number;
+  /** Bytes of packing scratch per slot (see {@link gemmScratchBytes}; 0: the products run unpacked). */
+  readonly scratchBytes: number;
+  /** Scratch slots (threads that can pack at once). */
+  readonly scratchSlots: number;
   /** data[at … at + count) = 0 (a memset: `fill` is slow over a shared buffer). */
   readonly zero: (at: number, count: number) => void;
   /**
@@ -87,12 +94,13 @@ interface WasmApi {
 }
 
 type RawKernel = (y: number, x: number, a: number, rows: number, m: number, n: number) => void;
+type RawAccKernel = (y: number, x: number, a: number, rows: number, m: number, n: number, w: number, wb: number) => void;
 type RawBinary = (y: number, a: number, as: number, b: number, bs: number, rows: number, n: number) => void;
 type RawAcc = (g: number, gs: number, dy: number, rows: number, n: number) => void;
 type RawAccMul = (g: number, gs: number, dy: number, o: number, os: number, rows: number, n: number) => void;
 type RawUnary = (y: number, x: number, count: number) => void;
 type RawUnaryGrad = (g: number, dy: number, y: number, count: number) => void;
-type RawBroadcast = (o: number, s: number, sp: number, sq: number, b: number, P: number, Q: number, n: number) => void;
+type RawBroadcast = (o: number, s: number, sp: number, sq: number, b: number, P: number, Q: number, n: number, w: number, wb: number) => void;
 
 const PAGE = 65536;
 /** wasm32's limit: 65536 pages (4 GiB). Engines may allow less; allocation failure is caught. */
@@ -157,13 +165,18 @@ export const wasmKernelsUnavailableReason = (): string | undefined => {
  * @since 0.1.0
  * @category kernels
  */
-export const createWasmArena = (elements: number, dtype: WasmDtype, options: { readonly shared?: boolean } = {}): WasmArena | undefined => {
+export const createWasmArena = (
+  elements: number, dtype: WasmDtype, options: { readonly shared?: boolean; readonly scratchBytes?: number; readonly scratchSlots?: number } = {},
+): WasmArena | undefined => {
   const shared = options.shared === true;
   const c = shared ? compileShared() : compile();
   if (!c.ok) return undefined;
   if (!Number.isInteger(elements) || elements < 0) throw new RangeError(`createWasmArena: elements must be a non-negative integer, got ${elements}`);
   const bpe = dtype === 'float32' ? 4 : 8;
-  const pages = Math.max(1, Math.ceil((elements * bpe) / PAGE));
+  // the GEMMs' packing scratch, one slot per thread, after the elements
+  const scratchBytes = Math.ceil((options.scratchBytes ?? 0) / 16) * 16, slots = Math.max(1, options.scratchSlots ?? 1);
+  const scratch = Math.ceil((elements * bpe) / 16) * 16;
+  const pages = Math.max(1, Math.ceil((scratch + slots * scratchBytes) / PAGE));
   if (pages > MAX_PAGES) return undefined;
   let memory: WasmMemory, instance: WasmInstance;
   try {
@@ -174,7 +187,7 @@ export const createWasmArena = (elements: number, dtype: WasmDtype, options: { r
   }
   const sfx = dtype === 'float32' ? 'f32' : 'f64';
   const ex = <K>(name: string): K => instance.exports[`${name}_${sfx}`] as K;
-  const ntRaw = ex<RawKernel>('gemmNT'), tnRaw = ex<RawKernel>('gemmTNacc'), nnRaw = ex<RawKernel>('gemmNNacc');
+  const ntRaw = ex<RawKernel>('gemmNT'), tnRaw = ex<RawAccKernel>('gemmTNacc'), nnRaw = ex<RawAccKernel>('gemmNNacc');
   const broadcastRaw = ex<RawBroadcast>('accBroadcast');
   const addRaw = ex<RawBinary>('add'), subRaw = ex<RawBinary>('sub'), mulRaw = ex<RawBinary>('mul');
   const accAddRaw = ex<RawAcc>('accAdd'), accSubRaw = ex<RawAcc>('accSub'), accMulRaw = ex<RawAccMul>('accMul');
@@ -190,12 +203,15 @@ export const createWasmArena = (elements: number, dtype: WasmDtype, options: { r
     module: c.module,
     data: dtype === 'float32' ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer),
     nt: (y, x, a, rows, m, n) => ntRaw(y * bpe, x * bpe, a * bpe, rows, m, n),
-    tnAcc: (da, dy, x, rows, m, n) => tnRaw(da * bpe, dy * bpe, x * bpe, rows, m, n),
-    nnAcc: (dx, dy, a, rows, m, n) => nnRaw(dx * bpe, dy * bpe, a * bpe, rows, m, n),
+    scratch,
+    scratchBytes,
+    scratchSlots: slots,
+    tnAcc: (da, dy, x, rows, m, n) => tnRaw(da * bpe, dy * bpe, x * bpe, rows, m, n, scratch, scratchBytes),
+    nnAcc: (dx, dy, a, rows, m, n) => nnRaw(dx * bpe, dy * bpe, a * bpe, rows, m, n, scratch, scratchBytes),
     zero: (at, count) => zeroRaw(at * bpe, count * bpe),
     fused: ex<(prog: number, scratch: number, r0: number, r1: number) => void>('fused'),
     copyRows: (y, ys, x, xs, rows, n) => copyRowsRaw(y * bpe, ys * bpe, x * bpe, xs * bpe, rows, n * bpe),
-    accBroadcast: (o, s, sp, sq, b, P, Q, n) => broadcastRaw(o * bpe, s * bpe, sp * bpe, sq * bpe, b * bpe, P, Q, n),
+    accBroadcast: (o, s, sp, sq, b, P, Q, n, slot = 0) => broadcastRaw(o * bpe, s * bpe, sp * bpe, sq * bpe, b * bpe, P, Q, n, scratch + slot * scratchBytes, scratchBytes),
     add: (y, a, b, count) => addRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),
     sub: (y, a, b, count) => subRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),
     mul: (y, a, b, count) => mulRaw(y * bpe, a * bpe, 0, b * bpe, 0, 1, count),
@@ -213,4 +229,19 @@ export const createWasmArena = (elements: number, dtype: WasmDtype, options: { r
     accTanhGrad: (g, dy, y, count) => tanhGradRaw(g * bpe, dy * bpe, y * bpe, count),
     accSigmoidGrad: (g, dy, y, count) => sigmoidGradRaw(g * bpe, dy * bpe, y * bpe, count),
   };
+};
+
+/**
+ * Bytes of packing scratch the accumulating products of a matvec with an [m, n] matrix over
+ * `rows` rows need (mirrors `accBroadcast` in wasm/kernels.ts): tnAcc packs up to 512 rows (a
+ * ~16 KiB panel of X, ≥ 32 bytes wide, and 4 values of dY per row), nnAcc packs a panel of A
+ * when A is over 512 KiB. Without it a product runs unpacked (the same bits, slower).
+ * @since 0.1.0
+ * @category kernels
+ */
+export const gemmScratchBytes = (rows: number, m: number, n: number, bpe: number): number => {
+  const panel = (Q: number): number => Math.max(32, Math.floor(16384 / Math.max(Q, 1)) & ~31);
+  const tn = rows <= 512 ? rows * panel(rows) + 4 * rows * bpe : 0;
+  const nn = m * n * bpe > 524288 ? m * panel(m) : 0;
+  return Math.max(tn, nn);
 };
