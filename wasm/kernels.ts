@@ -663,9 +663,17 @@ const B_ZERO = 8, B_ADD = 9, B_SUB = 10, B_MUL = 11, B_TANH = 12, B_SIGMOID = 13
   const E: usize = sizeof<T>();
   const nb: usize = <usize>len * E;
   let i: usize = 0;
+  const a = f64x2.splat(alpha), c = f64x2.splat(beta);
   if (sizeof<T>() == 8) {
-    const a = f64x2.splat(alpha), c = f64x2.splat(beta);
     for (; i + 16 <= nb; i += 16) v128.store(y + i, f64x2.add(f64x2.mul(a, v128.load(x + i)), c));
+  } else {
+    // four f32 lanes as two f64 halves, each rounded once on the way back
+    for (; i + 16 <= nb; i += 16) {
+      const v = v128.load(x + i);
+      const lo = f64x2.add(f64x2.mul(a, f64x2.promote_low_f32x4(v)), c);
+      const hi = f64x2.add(f64x2.mul(a, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))), c);
+      v128.store(y + i, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+    }
   }
   for (; i < nb; i += E) store<T>(y + i, <T>(alpha * <f64>load<T>(x + i) + beta));
 }
@@ -676,9 +684,16 @@ const B_ZERO = 8, B_ADD = 9, B_SUB = 10, B_MUL = 11, B_TANH = 12, B_SIGMOID = 13
   const E: usize = sizeof<T>();
   const nb: usize = <usize>len * E;
   let i: usize = 0;
+  const a = f64x2.splat(alpha);
   if (sizeof<T>() == 8) {
-    const a = f64x2.splat(alpha);
     for (; i + 16 <= nb; i += 16) v128.store(g + i, f64x2.add(v128.load(g + i), f64x2.mul(a, v128.load(dy + i))));
+  } else {
+    for (; i + 16 <= nb; i += 16) {
+      const gv = v128.load(g + i), dv = v128.load(dy + i);
+      const lo = f64x2.add(f64x2.promote_low_f32x4(gv), f64x2.mul(a, f64x2.promote_low_f32x4(dv)));
+      const hi = f64x2.add(f64x2.promote_low_f32x4(v128.shuffle<f32>(gv, gv, 2, 3, 0, 1)), f64x2.mul(a, f64x2.promote_low_f32x4(v128.shuffle<f32>(dv, dv, 2, 3, 0, 1))));
+      v128.store(g + i, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+    }
   }
   for (; i < nb; i += E) store<T>(g + i, <T>(<f64>load<T>(g + i) + alpha * <f64>load<T>(dy + i)));
 }
