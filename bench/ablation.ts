@@ -29,7 +29,7 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-interface Variant { readonly name: string; readonly plan: Plan<string, string> }
+interface Variant { readonly plan: Plan<string, string> }
 
 const run = (cell: CellName, size: SizeName, dtype: DtypeName, pool: ThreadPool | undefined, rounds: number): string => {
   const s = SIZES[size];
@@ -42,7 +42,7 @@ const run = (cell: CellName, size: SizeName, dtype: DtypeName, pool: ThreadPool 
   for (const threads of pool ? [undefined, pool] : [undefined]) {
     for (const fuse of [false, true]) {
       const plan = compile(u, { batch: s.B, dtype, fuse, ...(threads ? { threads } : {}) });
-      variants.push({ name: `${fuse ? 'fused' : 'unfused'} ${plan.threads}t`, plan });
+      variants.push({ plan });
     }
   }
   const times = variants.map((): number[] => []);
@@ -54,7 +54,7 @@ const run = (cell: CellName, size: SizeName, dtype: DtypeName, pool: ThreadPool 
     });
   }
   const ms = times.map(median);
-  const cols = variants.map((v, j) => `${v.name} ${ms[j]!.toFixed(ms[j]! < 1 ? 3 : 2)}`);
+  const cols = ms.map((m) => m.toFixed(m < 1 ? 3 : 2));
   const gains = [];
   for (let j = 0; j + 1 < variants.length; j += 2) gains.push(`${(ms[j]! / ms[j + 1]!).toFixed(2)}×`);
   return `| ${cell} | ${size} | ${dtype} | ${variants[1]!.plan.fused} | ${cols.join(' | ')} | ${gains.join(' / ')} |`;
@@ -74,7 +74,7 @@ const main = async (): Promise<void> => {
   if (!(Number.isInteger(rounds) && rounds >= 1)) return void (console.error(`--rounds takes a positive integer, not '${v.rounds}'`), (process.exitCode = 2));
   const pool = threads > 1 ? await startThreads({ threads }) : undefined;
   console.log(`${new Date().toISOString()} · node ${process.version} · ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()} · median ms per training step over ${rounds} round-robin rounds`);
-  console.log(`| cell | size | dtype | fused groups | ${pool ? 'unfused 1t | fused 1t | unfused Nt | fused Nt' : 'unfused | fused'} | fusion speed-up |`);
+  console.log(`| cell | size | dtype | fused groups | ${pool ? `unfused 1t | fused 1t | unfused ${threads}t | fused ${threads}t` : 'unfused | fused'} | fusion speed-up${pool ? ` (1t / ${threads}t)` : ''} |`);
   console.log(`|---|---|---|---:|${pool ? '---:|---:|---:|---:' : '---:|---:'}|---:|`);
   try {
     for (const dtype of dtypes as DtypeName[]) for (const size of sizes as SizeName[]) for (const cell of cells as CellName[]) console.log(run(cell, size, dtype, pool, rounds));
