@@ -47,14 +47,25 @@ const B_ZERO = 8, B_ADD = 9, B_SUB = 10, B_MUL = 11, B_TANH = 12, B_SIGMOID = 13
 
 /**
  * Whether an eqn can join a group: a fusable op whose output is batched and whose inputs are
- * batched, or shared (unbatched) but of the output's size and taking no gradient (a constant):
- * a shared operand's cotangent is a sum over rows, which would tie the rows together.
+ * batched, or shared (unbatched) and of the output's size. A shared operand's cotangent is a sum
+ * over rows, which would tie the rows together inside the group; so it must take no gradient (a
+ * constant), or be a bias: an operand of add or sub, whose cotangent (the output's, summed over
+ * the rows) the group leaves to a {@link Reduction} after its rows are done.
  */
 const eligible = (g: Graph, e: Eqn, needGrad: Uint8Array): boolean => {
   if (!fusable.has(e.op) || !g.vars[e.out]!.batched) return false;
   const size = numel(g.vars[e.out]!.shape);
-  return e.inputs.every((i) => g.vars[i]!.batched || (e.op !== 'slice' && needGrad[i] === 0 && numel(g.vars[i]!.shape) === size));
+  return e.inputs.every((i) => g.vars[i]!.batched || (e.op !== 'slice' && numel(g.vars[i]!.shape) === size && (needGrad[i] === 0 || e.op === 'add' || e.op === 'sub')));
 };
+
+/** A bias member's gradient, summed over the rows after the group's backward pass: target ±= Σ_rows source. @internal */
+export interface Reduction {
+  /** The shared operand (its cotangent is the target). */
+  readonly target: VarId;
+  /** The member's output (its cotangent, in the arena, is summed). */
+  readonly source: VarId;
+  readonly sign: 1 | -1;
+}
 
 /**
  * The eqns in an order where fusable runs are as long as the dependencies allow: a fusable eqn
@@ -100,8 +111,10 @@ export interface FusedGroup {
   readonly width: number;
   /** Registers of the forward and backward programs (chunk-sized slots each). */
   readonly registers: number;
-  /** Work of a pass, in the thread pool's flop units (decides whether to split the rows). */
-  readonly work: number;
+  /** The bias members' row sums, in the order the unfused reverse walk would add them. */
+  readonly reductions: readonly Reduction[];
+  /** Work of the forward and the backward pass, in the thread pool's flop units (decides whether to split the rows). */
+  readonly work: { readonly forward: number; readonly backward: number };
 }
 
 /** The fusion plan of a graph. @internal */
@@ -281,8 +294,9 @@ const emit = (
           break;
         case 'add':
         case 'sub':
-          if (wants[0]) backward.push({ code: B_ADD, y: gradLoc(e.inputs[0]!, col), a: dy });
-          if (wants[1]) backward.push({ code: e.op === 'add' ? B_ADD : B_SUB, y: gradLoc(e.inputs[1]!, col), a: dy });
+          // a shared operand's cotangent is left to the group's reductions
+          if (wants[0] && g.vars[e.inputs[0]!]!.batched) backward.push({ code: B_ADD, y: gradLoc(e.inputs[0]!, col), a: dy });
+          if (wants[1] && g.vars[e.inputs[1]!]!.batched) backward.push({ code: e.op === 'add' ? B_ADD : B_SUB, y: gradLoc(e.inputs[1]!, col), a: dy });
           break;
         case 'mul':
           if (wants[0]) backward.push({ code: B_MUL, y: gradLoc(e.inputs[0]!, col), a: dy, b: arenaValue(e.inputs[1]!, col) });
@@ -356,6 +370,17 @@ export const planFusion = (ctx: FusionContext): Fusion => {
       valueInRegister[v] = external || ctx.persistent[v] ? 0 : 1;
       gradInRegister[v] = external || ctx.arenaGrad[v] ? 0 : 1;
     }
+    // a bias member's output cotangent stays in the arena, for its reduction after the group
+    const reductions: Reduction[] = [];
+    for (let j = last; j >= first; j--) {
+      const e = g.eqns[j]!;
+      if (!ctx.active[j] || (e.op !== 'add' && e.op !== 'sub')) continue;
+      e.inputs.forEach((i, k) => {
+        if (g.vars[i]!.batched || ctx.needGrad[i] !== 1) return;
+        gradInRegister[e.out] = 0;
+        reductions.push({ target: i, source: e.out, sign: k === 1 && e.op === 'sub' ? -1 : 1 });
+      });
+    }
     const dummy: Layout = { valueAt: new Int32Array(nv), gradAt: new Int32Array(nv), gradBase: 0 };
     const { forward, backward, registers } = emit(ctx, fusion, gi, first, last, n, dummy);
     if (registers > FUSED_MAX_REGISTERS) {
@@ -366,12 +391,21 @@ export const planFusion = (ctx: FusionContext): Fusion => {
       }
       continue;
     }
-    const opWork = (ops: readonly Op[]): number => ops.reduce((s, o) => s + (o.code === F_TANH || o.code === F_SIGMOID ? 128 : 8), 0);
-    const work = ctx.batch * n * Math.max(opWork(forward), opWork(backward));
-    groups.push({ first, last, width: n, registers, work });
+    const work = { forward: ctx.batch * n * opWork(forward), backward: ctx.batch * n * opWork(backward) };
+    groups.push({ first, last, width: n, registers, work, reductions });
   }
   return { groups, ...fusion };
 };
+
+/**
+ * What an op costs per element against the pool's flop threshold: tanh and sigmoid count 128 (as
+ * outside groups: ~4.5 ns an element in float32, what a product does in ~128 flops), everything
+ * else 2 (a few loads and stores). Measured on the workload's LSTM medium (float32, 2 threads):
+ * the forward pass (5 transcendental pieces a row) split 6.5 → 4.7 ms; the backward pass, all
+ * loads, adds and stores, ran slower split (1.7 → 2.0 ms, and the bias VJPs after it read rows
+ * the other core had just written), so a group's backward splits only when far larger.
+ */
+const opWork = (ops: readonly Op[]): number => ops.reduce((s, o) => s + (o.code === F_TANH || o.code === F_SIGMOID ? 128 : 2), 0);
 
 /** One group's programs, as bytes for the kernels' memory. @internal */
 export interface FusedCode {
@@ -431,7 +465,9 @@ export interface FusedParams {
   forward: number;
   backward: number;
   readonly rows: number;
-  readonly work: number;
+  readonly work: { readonly forward: number; readonly backward: number };
+  /** The group's {@link Reduction}s as (target, source, length, sign) quadruples of cotangent offsets. */
+  reductions: readonly number[];
 }
 
 const noShape = (): never => {
@@ -444,10 +480,10 @@ const noShape = (): never => {
  * plan has no JVP (fusion is off under `memory: 'keep'`, which forward mode needs). @internal
  */
 export const fusedRule: { readonly forward: Rule<never>; readonly backward: Rule<never> } = (() => {
-  const run = (s: Site<FusedParams>, prog: number): void => {
+  const run = (s: Site<FusedParams>, prog: number, work: number): void => {
     const f = s.gemm?.fused;
     if (f === undefined) throw new InternalError('a fused group runs only on the wasm kernels');
-    f(prog, s.params.rows, s.params.work);
+    f(prog, s.params.rows, work);
   };
   const base = {
     arity: 0, batching: 'map', shape: noShape, saves: { inputs: false, output: false }, domain: { min: 0, max: 0 },
@@ -455,7 +491,19 @@ export const fusedRule: { readonly forward: Rule<never>; readonly backward: Rule
       throw new InternalError('a fused plan has no forward mode');
     },
   } as const;
-  const forward = { ...base, forward: (_v: Buf, s: Site<FusedParams>) => run(s, s.params.forward), vjp: () => undefined };
-  const backward = { ...base, forward: () => undefined, vjp: (_v: Buf, _g: Buf, s: Site<FusedParams>) => run(s, s.params.backward) };
+  const forward = { ...base, forward: (_v: Buf, s: Site<FusedParams>) => run(s, s.params.forward, s.params.work.forward), vjp: () => undefined };
+  const backward = {
+    ...base,
+    forward: () => undefined,
+    vjp: (_v: Buf, _g: Buf, s: Site<FusedParams>) => {
+      run(s, s.params.backward, s.params.work.backward);
+      // the biases: Σ over the rows in row order, as the unfused add's VJP (accAddRows, stride 0)
+      const red = s.params.reductions, k = s.gemm!.elementwise!, base = s.gemm!.gradBase;
+      for (let j = 0; j < red.length; j += 4) {
+        if (red[j + 3] === 1) k.accAddRows(base + red[j]!, 0, base + red[j + 1]!, s.params.rows, red[j + 2]!);
+        else k.accSubRows(base + red[j]!, 0, base + red[j + 1]!, s.params.rows, red[j + 2]!);
+      }
+    },
+  };
   return { forward: forward as unknown as Rule<never>, backward: backward as unknown as Rule<never> };
 })();

@@ -336,7 +336,7 @@ export class Program {
     const defOf = new Int32Array(nv).fill(-1);
     g.eqns.forEach((e, k) => (defOf[e.out] = k));
     // a fused group runs as one site, its programs' byte offsets filled in once the memory exists
-    const fusedParams: FusedParams[] = (fusion?.groups ?? []).map((grp) => ({ forward: -1, backward: -1, rows: B, work: grp.work }));
+    const fusedParams: FusedParams[] = (fusion?.groups ?? []).map((grp) => ({ forward: -1, backward: -1, rows: B, work: grp.work, reductions: [] }));
     const groupSite = (gi: number): Site => ({
       nb: B, batch: B, inOff: [], inStride: [], inShape: [], inSize: [], outOff: -1, outStride: 0, outShape: [], outSize: 0,
       params: fusedParams[gi], gIn: [], gOut: -1, gemm,
@@ -374,6 +374,7 @@ export class Program {
           for (const i of em.inputs) if (needGrad[i] && (fusedOf[defOf[i]!] !== fg || !gradInRegister[i])) ensure(i);
         }
         if (!anyActive) continue;
+        fusedParams[fg]!.reductions = grp.reductions.flatMap((r) => [gradAt[r.target]!, gradAt[r.source]!, numel(g.vars[r.source]!.shape), r.sign]);
         reverse.push({ site: groupSite(fg), rule: fusedRule.backward, zero, probes: [], probesAfter: after });
         for (const v of outs) releaseGrad(v);
         continue;

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellRecipe, recipeCell } from '../laws/random-cells';
-import { builtin, compile, getOrThrow, init, stack, startThreads, unroll, type Cell, type ThreadPool } from '../src/index';
+import { builtin, compile, defineCell, getOrThrow, init, op, stack, startThreads, unroll, type Cell, type ThreadPool } from '../src/index';
 import { mulberry32 } from '../src/random';
 import { mgu } from './support/mgu';
 
@@ -42,12 +42,25 @@ const sameSnapshots = (a: ReturnType<typeof snapshot>, b: ReturnType<typeof snap
 };
 
 const I = 5, H = 12, O = 4, T = 6, B = 3;
+// biases subtracted and added inside the gate math: their gradients are the groups' row sums
+const biased = getOrThrow(defineCell({
+  name: 'biased',
+  sizes: ['input', 'hidden'],
+  params: ({ input, hidden }) => ({ W: [hidden, input + hidden], b: [hidden], c: [hidden] }),
+  state: ({ hidden }) => ({ h: [hidden] }),
+  step: (p, x, { h }) => {
+    const z = op.sub(op.matvec(p.W, op.concat(x, h)), p.b);
+    const next = op.tanh(op.add(op.mul(z, op.sigmoid(op.sub(p.c, z))), p.c));
+    return { state: { h: next }, output: next };
+  },
+}).instantiate({ input: I, hidden: H })) as Cell;
 const cells: [string, Cell][] = [
   ['vanilla tanh', builtin.vanilla({ input: I, hidden: H })],
   ['vanilla relu', builtin.vanilla({ input: I, hidden: H, nonlinearity: 'relu' })],
   ['gru', builtin.gru({ input: I, hidden: H })],
   ['lstm', builtin.lstm({ input: I, hidden: H })],
   ['mgu (custom)', getOrThrow(mgu.instantiate({ input: I, hidden: H })) as Cell],
+  ['biased (custom: shared operands added and subtracted)', biased],
   ['stacked lstm + gru', stack(builtin.lstm({ input: I, hidden: H }), builtin.gru({ input: H, hidden: H }))],
 ];
 
