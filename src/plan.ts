@@ -79,8 +79,9 @@ export interface CompileOptions {
   readonly memory?: MemoryPolicy;
   /**
    * Hoist the input projections W x_t of all steps out of the recurrence into one product
-   * over T·B rows, forward and backward: `auto` (default) when that block is at most 2¹⁸
-   * elements (where it was measured to pay), `true` always, `false` never. The values are
+   * over T·B rows, forward and backward: `auto` (default) when that block is at most 2¹⁴
+   * elements (batch-1 sequences like the workload's tiny size, where it was measured to pay;
+   * see `HOIST_AUTO_LIMIT`), `true` always, `false` never. The values are
    * bit-identical either way, the gradients equal up to the order of a sum.
    */
   readonly hoist?: boolean | 'auto';

@@ -78,13 +78,15 @@ export type KernelTier = 'auto' | 'wasm' | 'js';
  */
 /**
  * The largest hoisted block (T·B·m outputs, and as many cotangents) `hoist: 'auto'` makes:
- * 2¹⁸ elements, 1 MiB in float32. Measured on the workload's LSTM (float32, wasm kernels):
- * hoisting paid at small (T·B·4H = 131k elements: 5.3–6.9 vs 7.3–8.3 ms) and cost at medium and
- * large (1M and 8M elements: 68 vs 52–66 ms, 859–900 vs 778–816 ms), where the block outgrows
- * the caches that the step-by-step products stay in, and it holds T·B·m more values and
- * cotangents (+64 MiB at large).
+ * 2¹⁴ elements, 64 KiB in float32: the workload's tiny size (batch 1), where a step's products
+ * are a row each and the calls cost more than the arithmetic. Measured side by side (float32,
+ * wasm kernels, fused gate math, packed products): tiny paid (LSTM 0.085 → 0.074 ms, GRU
+ * 0.071 → 0.064, vanilla 0.059 → 0.039); small cost 0–18% (LSTM 3.9 vs 4.4 ms; float64 GRU
+ * 4.7 vs 5.5) and medium 1–22% on one thread (LSTM float64 72 vs 88 ms), with the pool within
+ * ±4%. Before fused gate math and packed products the limit was 2¹⁸: hoisting then paid at
+ * small (5.3–6.9 vs 7.3–8.3 ms) and cost from medium up.
  */
-export const HOIST_AUTO_LIMIT = 1 << 18;
+export const HOIST_AUTO_LIMIT = 1 << 14;
 
 const hoistGroups = (g: Graph, valueAt: Int32Array, len: Int32Array, exclude: Uint8Array, limit: number): number[][] => {
   const isInput = new Uint8Array(g.vars.length);
