@@ -148,6 +148,9 @@ interface Layout {
   readonly gradBase: number;
 }
 
+/** Forward op codes of the non-affine members (slices are views or copies). */
+const forwardCode: ReadonlyMap<string, number> = new Map([['add', F_ADD], ['sub', F_SUB], ['mul', F_MUL], ['tanh', F_TANH], ['sigmoid', F_SIGMOID], ['relu', F_RELU]]);
+
 const affineOf = (e: Eqn): { alpha: number; beta: number } | undefined => {
   switch (e.op) {
     case 'neg': return { alpha: -1, beta: 0 };
@@ -202,14 +205,15 @@ const emit = (
   const pieces = new Map<VarId, Loc[]>();
   // registers a value owns (slices alias their input's), freed after the last member reading them
   const root = new Map<VarId, VarId>();
-  const lastRead = new Map<VarId, number>();
+  const owner = (v: VarId): VarId => root.get(v) ?? v;
+  const lastRead = new Map<VarId, number>(); // by owner: the last member reading it (or its definition)
   for (let k = first; k <= last; k++) {
     const e = g.eqns[k]!;
     if (e.op === 'slice' && fusion.valueInRegister[e.out] && isMember(e.inputs[0]!) && fusion.valueInRegister[e.inputs[0]!]) {
-      root.set(e.out, root.get(e.inputs[0]!) ?? e.inputs[0]!);
+      root.set(e.out, owner(e.inputs[0]!));
     }
-    lastRead.set(root.get(e.out) ?? e.out, Math.max(lastRead.get(root.get(e.out) ?? e.out) ?? k, k));
-    for (const u of e.inputs) if (isMember(u)) lastRead.set(root.get(u) ?? u, k);
+    lastRead.set(owner(e.out), k);
+    for (const u of e.inputs) if (isMember(u)) lastRead.set(owner(u), k);
   }
   const owned = new Map<VarId, number[]>();
   const valueLoc = (u: VarId, col: number): Loc =>
@@ -239,7 +243,7 @@ const emit = (
       const aff = affineOf(e);
       if (aff !== undefined) forward.push({ code: F_AFFINE, y: dst, a, alpha: aff.alpha, beta: aff.beta });
       else {
-        const code = { add: F_ADD, sub: F_SUB, mul: F_MUL, tanh: F_TANH, sigmoid: F_SIGMOID, relu: F_RELU }[e.op as 'add'];
+        const code = forwardCode.get(e.op);
         if (code === undefined) throw new InternalError(`fused group ${gi}: no fused op for ${e.op}`);
         forward.push(b !== undefined ? { code, y: dst, a, b } : { code, y: dst, a });
       }
@@ -247,8 +251,8 @@ const emit = (
     }
     pieces.set(v, locs);
     peak = Math.max(peak, regs.live);
-    for (const [r, last] of lastRead) {
-      if (last !== k) continue;
+    for (const [r, end] of lastRead) {
+      if (end !== k) continue;
       for (const reg of owned.get(r) ?? []) regs.give(reg);
       owned.delete(r);
     }

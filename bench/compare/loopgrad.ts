@@ -5,15 +5,16 @@
  */
 import type { ThreadPool } from '../../src/kernels/threads';
 import { compile, type ParamValues } from '../../src/plan';
+import { HOIST_AUTO_LIMIT } from '../../src/program';
 import { unroll } from '../../src/unroll';
 import { CELLS, type DtypeName } from '../common';
 import type { LossAndGrads, Problem, Stepper } from './problem';
 
-/** What compile() picks by default here: the kernel tier ('wasm' or 'js') and whether input projections are hoisted. */
+/** What compile() picks by default here: the kernel tier ('wasm' or 'js'), whether gate math is fused, and the hoisting rule. */
 export const loopgradKernels = (dtype: DtypeName): string => {
-  const u = unroll(CELLS.gru.make({ B: 1, T: 2, I: 2, H: 2, O: 1 }), { steps: 2, readout: { output: 1 } });
+  const u = unroll(CELLS.gru.make({ B: 1, T: 2, I: 4, H: 4, O: 1 }), { steps: 2, readout: { output: 1 } });
   const plan = compile(u, { batch: 1, dtype });
-  return `${plan.kernels}, ${plan.hoisted > 0 ? 'input projections hoisted' : 'no hoisting'}`;
+  return `${plan.kernels}, ${plan.fused > 0 ? 'gate math fused' : 'unfused'}, input projections hoisted where hoist: 'auto' does (blocks ≤ ${HOIST_AUTO_LIMIT} elements)`;
 };
 
 export const loopgradStepper = (p: Problem, dtype: DtypeName, threads?: ThreadPool): Stepper => {
