@@ -98,7 +98,7 @@ describe('wasm kernels', () => {
     // one arena per dtype, big enough for the largest case below; `packed`: with the scratch the
     // accumulating products pack into (tnAcc packs any case below, nnAcc only an A over 512 KiB)
     const bpe = dtype === 'float32' ? 4 : 8;
-    const arena = createWasmArena(300_000, dtype, packed ? { scratchBytes: gemmScratchBytes(512, 1024, 1024, bpe) } : {});
+    const arena = createWasmArena(600_000, dtype, packed ? { scratchBytes: gemmScratchBytes(512, 1024, 1024, bpe) } : {});
     const how = packed ? ' (packed)' : '';
     for (const kernel of packed ? kernels.filter((k) => k !== 'nt') : kernels) {
       it(`${kernel} ${dtype}${how}: every size 1…17 in every dimension, against plain loops`, () => {
@@ -115,12 +115,24 @@ describe('wasm kernels', () => {
         for (let rows = 1; rows <= 9; rows++) for (let m = 1; m <= 9; m++) for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17]) check(arena!, kernel, { rows, m, n, seed: seed++, shift: seed & 3 });
       });
 
+      if (packed && kernel === 'tnAcc') {
+        it(`tnAcc ${dtype}${how}: rows of dY 2 or 4 KiB apart (the packed path), any rows and n, against plain loops`, () => {
+          fc.assert(
+            fc.property(
+              fc.record({ rows: fc.integer({ min: 1, max: 40 }), m: fc.constantFrom(2048 / bpe, 4096 / bpe), n: fc.integer({ min: 1, max: 70 }), seed: fc.integer(), shift: fc.integer({ min: 0, max: 3 }) }),
+              (c) => check(arena!, kernel, c),
+            ),
+            { numRuns: 25 },
+          );
+        });
+      }
+
       it(`${kernel} ${dtype}${how}: larger shapes`, () => {
         expect(arena).toBeDefined();
         const shapes: readonly (readonly [number, number, number])[] = [
           [64, 96, 33], [33, 64, 96], [8, 256, 64], [7, 130, 67], [1, 512, 129], [65, 3, 200],
           // rows 4 KiB apart (the case packing is for), and an A over 512 KiB (nnAcc packs it)
-          [9, 1024, 21], [6, 512, 40], [2, 600, 240],
+          [9, 1024, 21], [6, 512, 40], [2, 1100, 240],
         ];
         shapes.forEach(([rows, m, n], i) => check(arena!, kernel, { rows, m, n, seed: 1000 + i, shift: i & 3 }));
       });
@@ -151,8 +163,8 @@ describe('wasm kernels', () => {
       fc.property(
         fc.integer({ min: 1, max: 40 }), fc.constantFrom(3, 64, 512, 1024), fc.integer({ min: 1, max: 150 }), fc.integer(),
         (rows, m, n, seed) => {
-          // nnAcc packs only an A over 512 KiB: with m ≥ 512, widen A past that
-          const nnCols = m >= 512 ? Math.ceil(524289 / (m * bpe)) + (n % 37) : n;
+          // nnAcc packs only an A of 1 MiB or more: with m ≥ 512, widen A past that
+          const nnCols = m >= 512 ? Math.ceil(1048576 / (m * bpe)) + (n % 37) : n;
           for (const [kernel, cols] of [['tnAcc', n], ['nnAcc', nnCols]] as const) {
             const next = rng(seed), x = 0, a = rows * cols, dy = a + m * cols, out = dy + rows * m, end = out + Math.max(m, rows) * cols;
             expect(end).toBeLessThan(size);

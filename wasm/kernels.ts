@@ -209,10 +209,12 @@ function accBroadcast<T>(o: usize, s: usize, sp: usize, sq: usize, b: usize, P: 
   let pw: usize = (<usize>16384 / <usize>max(Q, 1)) & ~(<usize>31);
   if (pw < 32) pw = 32;
   const packS = sq != E;
-  // measured (2 cores, Zen 4): packing pays for tnAcc up to Q = 512 rows (beyond, the 4·Q copies
-  // of S per row block and panel cost more than they save) and for nnAcc when B outgrows half of
-  // L2 (a smaller B stays in L2 and its copies cost more than the conflicts)
-  const pays = packS ? Q <= 512 : <usize>Q * nb > 524288;
+  // measured (2 cores, Zen 4): packing pays for tnAcc when S's columns step a multiple of 2 KiB
+  // (rows of dY in few L1 sets) over up to Q = 512 rows (beyond, the 4·Q copies of S per row
+  // block and panel cost more than they save; at other strides the copies cost 0–14%), and for
+  // nnAcc when B is 1 MiB or more (a smaller B stays in L2 and its copies cost more than the
+  // conflicts: 768 KiB float32 lost 7%)
+  const pays = packS ? Q <= 512 && sq % 2048 == 0 : <usize>Q * nb >= 1048576;
   if (!pays || Q <= 0 || wb < packBytes(Q, pw, packS, E)) {
     accBroadcastCols<T>(o, s, sp, sq, b, nb, P, Q, nb, 0, nb);
     return;

@@ -233,15 +233,15 @@ export const createWasmArena = (
 
 /**
  * Bytes of packing scratch the accumulating products of a matvec with an [m, n] matrix over
- * `rows` rows need (mirrors `accBroadcast` in wasm/kernels.ts): tnAcc packs up to 512 rows (a
- * ~16 KiB panel of X, ≥ 32 bytes wide, and 4 values of dY per row), nnAcc packs a panel of A
- * when A is over 512 KiB. Without it a product runs unpacked (the same bits, slower).
+ * `rows` rows need (mirrors `accBroadcast` in wasm/kernels.ts): tnAcc packs up to 512 rows of
+ * dY whose rows are a multiple of 2 KiB (a ~16 KiB panel of X, ≥ 32 bytes wide, and 4 values of
+ * dY per row), nnAcc packs a panel of A when A is 1 MiB or more. Without it a product runs unpacked (the same bits, slower).
  * @since 0.1.0
  * @category kernels
  */
 export const gemmScratchBytes = (rows: number, m: number, n: number, bpe: number): number => {
   const panel = (Q: number): number => Math.max(32, Math.floor(16384 / Math.max(Q, 1)) & ~31);
-  const tn = rows <= 512 ? rows * panel(rows) + 4 * rows * bpe : 0;
-  const nn = m * n * bpe > 524288 ? m * panel(m) : 0;
+  const tn = rows <= 512 && (m * bpe) % 2048 === 0 ? rows * panel(rows) + 4 * rows * bpe : 0;
+  const nn = m * n * bpe >= 1048576 ? m * panel(m) : 0;
   return Math.max(tn, nn);
 };
