@@ -159,6 +159,8 @@ describe('wasm kernels', () => {
   it.each(dtypes)('%s: packed and unpacked tnAcc / nnAcc give the same bits (each element sums its terms in the same order)', (dtype) => {
     const bpe = dtype === 'float32' ? 4 : 8, size = 1_500_000;
     const plain = createWasmArena(size, dtype)!, packed = createWasmArena(size, dtype, { scratchBytes: gemmScratchBytes(512, 1024, 1024, bpe) })!;
+    // scratch for one row block of S at a time (S repacked per panel): the path past 4 MiB of S
+    const blockwise = createWasmArena(size, dtype, { scratchBytes: 512 * 32 + 4 * 512 * bpe })!;
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 40 }), fc.constantFrom(3, 64, 512, 1024), fc.integer({ min: 1, max: 150 }), fc.integer(),
@@ -168,12 +170,15 @@ describe('wasm kernels', () => {
           for (const [kernel, cols] of [['tnAcc', n], ['nnAcc', nnCols]] as const) {
             const next = rng(seed), x = 0, a = rows * cols, dy = a + m * cols, out = dy + rows * m, end = out + Math.max(m, rows) * cols;
             expect(end).toBeLessThan(size);
-            for (let i = 0; i < end; i++) plain.data[i] = packed.data[i] = next();
-            for (const ar of [plain, packed]) {
+            for (let i = 0; i < end; i++) plain.data[i] = packed.data[i] = blockwise.data[i] = next();
+            for (const ar of [plain, packed, blockwise]) {
               if (kernel === 'tnAcc') ar.tnAcc(out, dy, x, rows, m, cols);
               else ar.nnAcc(out, dy, a, rows, m, cols);
             }
-            for (let i = 0; i < end; i++) if (!Object.is(plain.data[i], packed.data[i])) expect.fail(`${kernel} rows=${rows} m=${m} n=${cols}: element ${i} is ${packed.data[i]} packed, ${plain.data[i]} unpacked`);
+            for (let i = 0; i < end; i++) {
+              if (!Object.is(plain.data[i], packed.data[i])) expect.fail(`${kernel} rows=${rows} m=${m} n=${cols}: element ${i} is ${packed.data[i]} packed, ${plain.data[i]} unpacked`);
+              if (!Object.is(plain.data[i], blockwise.data[i])) expect.fail(`${kernel} rows=${rows} m=${m} n=${cols}: element ${i} is ${blockwise.data[i]} packed by row blocks, ${plain.data[i]} unpacked`);
+            }
           }
         },
       ),

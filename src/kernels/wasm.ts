@@ -241,7 +241,10 @@ export const createWasmArena = (
  */
 export const gemmScratchBytes = (rows: number, m: number, n: number, bpe: number): number => {
   const panel = (Q: number): number => Math.max(32, Math.floor(16384 / Math.max(Q, 1)) & ~31);
-  const tn = rows <= 512 && (m * bpe) % 2048 === 0 ? rows * panel(rows) + 4 * rows * bpe : 0;
+  // tnAcc: a panel of X, and S (dY's m × rows values) whole where that is at most 4 MiB (else one
+  // row block of it at a time, repacked per panel)
+  const sWhole = Math.ceil(m / 4) * 4 * rows * bpe;
+  const tn = rows <= 512 && (m * bpe) % 2048 === 0 ? rows * panel(rows) + (sWhole <= 4 << 20 ? sWhole : 4 * rows * bpe) : 0;
   const nn = m * n * bpe >= 1048576 ? m * panel(m) : 0;
   return Math.max(tn, nn);
 };
