@@ -20,9 +20,11 @@
  * the same order: the group's members are contiguous in the eqn order, so nothing outside the
  * group interleaves, and per element the fused walk visits the members in the unfused order.
  * Making runs contiguous ({@link fusionOrder}) moves an eqn past another only when they share
- * no input that takes a gradient (so no slot's sum changes order). Members never accumulate
- * into an unbatched (shared) operand, so rows are independent, and a group's rows can be split
- * over threads with the same bits.
+ * no input that takes a gradient (so no slot's sum changes order). Inside the group no member
+ * accumulates into an unbatched (shared) operand, so rows are independent, and a group's rows
+ * can be split over threads with the same bits; a bias's gradient (a sum over the rows) is a
+ * {@link Reduction} run after the group's backward pass with the unfused VJP's kernel, in the
+ * same order (the group's members are its only contributors between its neighbours).
  */
 import { InternalError } from './errors';
 import type { Eqn, Graph, VarId } from './ir';
