@@ -349,6 +349,8 @@ export const planFusion = (ctx: FusionContext): Fusion => {
   g.eqns.forEach((e, j) => {
     for (const i of e.inputs) lastRead[i] = j;
   });
+  // offsets do not matter for counting registers: one zero layout for every group
+  const dummy: Layout = { valueAt: new Int32Array(nv), gradAt: new Int32Array(nv), gradBase: 0 };
   let k = 0;
   while (k < ne) {
     if (!eligible(g, g.eqns[k]!, ctx.needGrad)) {
@@ -387,7 +389,6 @@ export const planFusion = (ctx: FusionContext): Fusion => {
         reductions.push({ target: i, source: e.out, sign: k === 1 && e.op === 'sub' ? -1 : 1 });
       });
     }
-    const dummy: Layout = { valueAt: new Int32Array(nv), gradAt: new Int32Array(nv), gradBase: 0 };
     const { forward, backward, registers } = emit(ctx, fusion, gi, first, last, n, dummy);
     if (registers > FUSED_MAX_REGISTERS) {
       for (let j = first; j <= last; j++) {
