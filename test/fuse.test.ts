@@ -4,21 +4,13 @@
 // over 1, 2 or 3 threads; it keeps the transient gate values out of the arena; and it only
 // applies where it can (the wasm kernels, not under memory: 'keep').
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cellRecipe, recipeCell } from '../laws/random-cells';
-import { builtin, compile, defineCell, getOrThrow, init, op, stack, startThreads, unroll, type Cell, type ThreadPool } from '../src/index';
-import { mulberry32 } from '../src/random';
+import { builtin, compile, defineCell, getOrThrow, init, op, stack, unroll, type Cell } from '../src/index';
+import { sameBits, splitPools, uniform } from './support/bits';
 import { mgu } from './support/mgu';
 
-const uniform = (seed: number, n: number) => {
-  const r = mulberry32(seed);
-  return Float64Array.from({ length: n }, () => 2 * r() - 1);
-};
-/** Same bits, element by element (Object.is tells −0 from 0). */
-const same = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
-  expect(a.length, what).toBe(b.length);
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect.fail(`${what}[${i}]: ${a[i]} fused, ${b[i]} unfused`);
-};
+const same = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => sameBits(a, b, what, ['fused', 'unfused']);
 
 type AnyPlan = ReturnType<typeof compile>;
 type Batch = Parameters<AnyPlan['valueAndGrad']>[1];
@@ -64,16 +56,7 @@ const cells: [string, Cell][] = [
   ['stacked lstm + gru', stack(builtin.lstm({ input: I, hidden: H }), builtin.gru({ input: H, hidden: H }))],
 ];
 
-let two: ThreadPool, three: ThreadPool;
-beforeAll(async () => {
-  // minFlops 0: every group is split, down to one row per block
-  two = await startThreads({ threads: 2, minFlops: 0 });
-  three = await startThreads({ threads: 3, minFlops: 0 });
-});
-afterAll(async () => {
-  await two.close();
-  await three.close();
-});
+const pools = splitPools();
 
 describe('fused element-wise groups', () => {
   it.each(cells)('%s: loss, outputs, gradients and flow are bit-identical fused and unfused (float32, float64, 1–3 threads)', (_name, cell) => {
@@ -84,7 +67,7 @@ describe('fused element-wise groups', () => {
       const plain = compile(u, { batch: B, dtype, fuse: false });
       expect(plain.fused).toBe(0);
       const want = snapshot(plain, params, batch);
-      for (const threads of [undefined, two, three]) {
+      for (const threads of [undefined, pools.two, pools.three]) {
         const fused = compile(u, { batch: B, dtype, ...(threads ? { threads } : {}) });
         expect(fused.fused, 'groups').toBeGreaterThanOrEqual(T);
         sameSnapshots(snapshot(fused, params, batch), want, `${dtype} ${threads?.threads ?? 1} thread(s)`);
@@ -99,7 +82,7 @@ describe('fused element-wise groups', () => {
     const u = unroll(cell, { steps: T, readout: { output: O }, masked: true });
     const params = init(u, { seed: 5 });
     for (const dtype of ['float32', 'float64'] as const) {
-      sameSnapshots(snapshot(compile(u, { batch: B, dtype, threads: two }), params, batch), snapshot(compile(u, { batch: B, dtype, fuse: false }), params, batch), `masked ${dtype}`);
+      sameSnapshots(snapshot(compile(u, { batch: B, dtype, threads: pools.two }), params, batch), snapshot(compile(u, { batch: B, dtype, fuse: false }), params, batch), `masked ${dtype}`);
     }
   });
 
@@ -114,7 +97,7 @@ describe('fused element-wise groups', () => {
           const u = unroll(recipeCell(recipe), { steps, readout: { output } });
           const params = init(u, { seed });
           const batch = { inputs: uniform(seed + 1, steps * batchSize * recipe.input), targets: uniform(seed + 2, steps * batchSize * output) };
-          const fused = compile(u, { batch: batchSize, dtype, threads: two });
+          const fused = compile(u, { batch: batchSize, dtype, threads: pools.two });
           runs++;
           if (fused.fused > 0) fusedRuns++;
           sameSnapshots(snapshot(fused, params, batch), snapshot(compile(u, { batch: batchSize, dtype, fuse: false }), params, batch), 'random cell');

@@ -5,36 +5,20 @@
 // bad options are named.
 import fc from 'fast-check';
 import * as E from 'fp-ts/Either';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   builtin, checkpointed, compile, compileEither, formatIssues, getOrThrow, init, stack, startThreads, tbptt, unroll,
   ThreadError, type Cell, type ThreadPool,
 } from '../src/index';
 import { arenaFor, attachThreads, Pool } from '../src/kernels/threads';
-import { mulberry32 } from '../src/random';
+import { sameBits, splitPools, uniform } from './support/bits';
 import { countingTypedArrays } from './support/allocations';
 import { mgu } from './support/mgu';
 
-const uniform = (seed: number, n: number) => {
-  const r = mulberry32(seed);
-  return Float64Array.from({ length: n }, () => 2 * r() - 1);
-};
-/** Same bits, element by element (Object.is tells −0 from 0). */
-const same = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
-  expect(a.length, what).toBe(b.length);
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect.fail(`${what}[${i}]: ${a[i]} with threads, ${b[i]} without`);
-};
+/** Same bits, element by element. */
+const same = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => sameBits(a, b, what, ['with threads', 'without']);
 
-// minFlops 0: every product is split, down to one row per block, so every boundary is exercised
-let two: ThreadPool, three: ThreadPool;
-beforeAll(async () => {
-  two = await startThreads({ threads: 2, minFlops: 0 });
-  three = await startThreads({ threads: 3, minFlops: 0 });
-});
-afterAll(async () => {
-  await two.close();
-  await three.close();
-});
+const pools = splitPools();
 
 describe('threaded kernels', () => {
   it.each(['float32', 'float64'] as const)('%s: nt, tnAcc and nnAcc give the same bits as one thread, any shape, 2 or 3 threads', (dtype) => {
@@ -42,7 +26,7 @@ describe('threaded kernels', () => {
       fc.property(
         fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 41 }), fc.integer({ min: 1, max: 35 }), fc.boolean(), fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (rows, m, n, useThree, seed) => {
-          const pool = useThree ? three : two;
+          const pool = useThree ? pools.three : pools.two;
           const jobs = (pool as Pool).jobs;
           const X = 0, A = rows * n, Y = A + m * n, Y2 = Y + rows * m, DA = Y2 + rows * m, DX = DA + m * n, size = DX + rows * n;
           const arena = arenaFor(true, 2 * size, dtype)!;
@@ -71,7 +55,7 @@ describe('threaded kernels', () => {
   it.each(['float32', 'float64'] as const)('%s: tanh and sigmoid split over the threads give the same bits as one thread, any count', (dtype) => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 5 }), fc.boolean(), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (count, offset, useThree, seed) => {
-        const pool = useThree ? three : two;
+        const pool = useThree ? pools.three : pools.two;
         const arena = arenaFor(true, 2400, dtype)!; // inputs at 0…315, outputs at 1000… and 2000…
         const { elementwise } = attachThreads(pool, arena)!;
         const d = arena.data;
@@ -90,7 +74,7 @@ describe('threaded kernels', () => {
 
   it('a worker whose kernel traps makes the call throw a ThreadError; the pool keeps working', () => {
     const arena = arenaFor(true, 16384, 'float32')!; // one 64 KiB page
-    const k = attachThreads(two, arena)!.gemm;
+    const k = attachThreads(pools.two, arena)!.gemm;
     // 8 rows of 2000 from element 8192: the caller's 4 rows end at 16192, inside the page; the worker's run past its end
     expect(() => k.nt(8192, 0, 0, 8, 2000, 1)).toThrow(ThreadError);
     expect(() => k.nt(8192, 0, 0, 8, 2000, 1)).toThrow(/worker thread failed/);
@@ -116,7 +100,7 @@ describe('plans with threads', () => {
     const batch = { inputs: uniform(5, T * B * I), targets: uniform(6, T * B * O) };
     for (const dtype of ['float32', 'float64'] as const) {
       const plain = compile(u, { batch: B, dtype }).valueAndGrad(params, batch);
-      for (const pool of [two, three]) {
+      for (const pool of [pools.two, pools.three]) {
         const plan = compile(u, { batch: B, dtype, threads: pool });
         expect(plan.threads).toBe(pool.threads);
         const jobs = (pool as Pool).jobs;
@@ -136,16 +120,16 @@ describe('plans with threads', () => {
     const batch = { inputs: uniform(7, T * B * I), targets: uniform(8, T * B * O), mask };
     const u = unroll(cell, { steps: T, readout: { output: O }, masked: true });
     const params = init(u, { seed: 5 });
-    const a = compile(u, { batch: B, threads: two }).valueAndGrad(params, batch);
+    const a = compile(u, { batch: B, threads: pools.two }).valueAndGrad(params, batch);
     const b = compile(u, { batch: B }).valueAndGrad(params, batch);
     for (const [k, g] of Object.entries(b.grads)) same(a.grads[k as keyof typeof a.grads], g, `masked ${k}`);
 
     const plainBatch = { inputs: batch.inputs, targets: batch.targets };
     const cp = (threads?: ThreadPool) => checkpointed(cell, { steps: T, every: 4, batch: B, readout: { output: O }, ...(threads ? { threads } : {}) }).valueAndGrad(params, plainBatch);
-    const c1 = cp(two), c0 = cp();
+    const c1 = cp(pools.two), c0 = cp();
     for (const [k, g] of Object.entries(c0.grads)) same(c1.grads[k]!, g, `checkpointed ${k}`);
     const tb = (threads?: ThreadPool) => tbptt(cell, { k1: 3, k2: 5, batch: B, readout: { output: O }, ...(threads ? { threads } : {}) }).valueAndGrad(params, plainBatch);
-    const t1 = getOrThrow(E.right(tb(two))), t0 = tb();
+    const t1 = getOrThrow(E.right(tb(pools.two))), t0 = tb();
     expect(t1.loss).toBe(t0.loss);
     for (const [k, g] of Object.entries(t0.grads)) same(t1.grads[k]!, g, `tbptt ${k}`);
   });
@@ -153,7 +137,7 @@ describe('plans with threads', () => {
   it('a second training step allocates no typed array', () => {
     const cell = builtin.lstm({ input: I, hidden: H }), T = 5, B = 8;
     const u = unroll(cell, { steps: T, readout: { output: O } });
-    const plan = compile(u, { batch: B, dtype: 'float32', threads: two });
+    const plan = compile(u, { batch: B, dtype: 'float32', threads: pools.two });
     const params = init(u, { seed: 6 });
     const batch = { inputs: uniform(9, T * B * I), targets: uniform(10, T * B * O) };
     plan.valueAndGrad(params, batch);
@@ -206,7 +190,7 @@ describe('thread options', () => {
     const u = unroll(builtin.gru({ input: 2, hidden: 3 }), { steps: 2 });
     const notPool = compileEither(u, { batch: 1, threads: { threads: 2 } as never });
     expect(E.isLeft(notPool) && formatIssues(notPool.left)).toBe('compile › threads: threads is not a pool from startThreads()');
-    const js = compileEither(u, { batch: 1, kernels: 'js', threads: two });
+    const js = compileEither(u, { batch: 1, kernels: 'js', threads: pools.two });
     expect(E.isLeft(js) && formatIssues(js.left)).toBe("compile › threads: threads split the WebAssembly kernels' products; kernels: 'js' has none (use 'auto' or 'wasm')");
     expect(compile(u, { batch: 1 }).threads).toBe(1);
   });
