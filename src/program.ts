@@ -346,6 +346,14 @@ export class Program {
     const releaseGrad = (v: VarId): void => {
       if (!isWrt[v] && !isSeed[v] && v !== spec.loss) grads.release(gradAt[v]!, len[v]!);
     };
+    /** v's cotangent slot, allocated at its first accumulation and listed in `zero` to be cleared there. */
+    const slotOf = (v: VarId, zero: number[]): number => {
+      if (gradAt[v]! < 0) {
+        gradAt[v] = grads.alloc(len[v]!);
+        zero.push(gradAt[v]!, len[v]!);
+      }
+      return gradAt[v]!;
+    };
     for (let k = g.eqns.length - 1; k >= 0; k--) {
       const e = g.eqns[k]!;
       const pi = probeIndex.get(e.out);
@@ -356,11 +364,6 @@ export class Program {
         if (k !== grp.last) continue;
         const zero: number[] = [], after: number[] = [], outs: VarId[] = [];
         let anyActive = false;
-        const ensure = (v: VarId): void => {
-          if (gradAt[v]! >= 0) return;
-          gradAt[v] = grads.alloc(len[v]!);
-          zero.push(gradAt[v]!, len[v]!);
-        };
         for (let m = grp.last; m >= grp.first; m--) {
           const em = g.eqns[m]!, pm = probeIndex.get(em.out);
           if (!active[m]) {
@@ -369,11 +372,11 @@ export class Program {
           }
           anyActive = true;
           if (!gradInRegister[em.out]) {
-            ensure(em.out);
+            slotOf(em.out, zero);
             outs.push(em.out);
             if (pm !== undefined) after.push(pm, gradAt[em.out]!, len[em.out]!);
           }
-          for (const i of em.inputs) if (needGrad[i] && (fusedOf[defOf[i]!] !== fg || !gradInRegister[i])) ensure(i);
+          for (const i of em.inputs) if (needGrad[i] && (fusedOf[defOf[i]!] !== fg || !gradInRegister[i])) slotOf(i, zero);
         }
         if (!anyActive) continue;
         fusedParams[fg]!.reductions = grp.reductions.flatMap((r) => [gradAt[r.target]!, gradAt[r.source]!, numel(g.vars[r.source]!.shape), r.sign]);
@@ -390,14 +393,7 @@ export class Program {
       const gOut = gradAt[e.out]!;
       if (gOut < 0) throw new InternalError(`eqn ${k} (${e.op}) is active but its output has no cotangent`);
       const zero: number[] = [];
-      const gIn = e.inputs.map((i) => {
-        if (!(wants[i] && reaches[i])) return -1;
-        if (gradAt[i]! < 0) {
-          gradAt[i] = grads.alloc(len[i]!);
-          zero.push(gradAt[i]!, len[i]!);
-        }
-        return gradAt[i]!;
-      });
+      const gIn = e.inputs.map((i) => (needGrad[i] ? slotOf(i, zero) : -1));
       const unfused = j >= 0 && !fusedBackward[j];
       reverse.push({
         site: unfused ? { ...siteOf(k, gIn, gOut), nb: B } : siteOf(k, gIn, gOut),
@@ -406,7 +402,7 @@ export class Program {
         probes: pi !== undefined ? [pi, gOut, len[e.out]!] : [],
         probesAfter: [],
       });
-      if (!isWrt[e.out] && !isSeed[e.out] && e.out !== spec.loss && !(j >= 0 && fusedBackward[j])) grads.release(gOut, len[e.out]!);
+      if (!(j >= 0 && fusedBackward[j])) releaseGrad(e.out);
     }
     // Probes at wanted inputs (e.g. an initial state) read the final cotangent.
     (spec.probes ?? []).forEach((p, i) => {
@@ -425,15 +421,18 @@ export class Program {
     this.isWrt = isWrt;
     // one memory for both arenas, so a kernel can read values and write cotangents
     const V = values.size, G = Math.max(grads.size, 1);
-    // the largest matrix product (2·rows·m·n flops) decides whether threads can pay
-    let maxFlops = 0;
+    // the largest matrix product (2·rows·m·n flops) decides whether threads can pay; each needs
+    // packing scratch for its accumulating products (see gemmScratchBytes), one slot per thread
+    const bpe = spec.dtype === 'float64' ? 8 : 4;
+    let maxFlops = 0, packBytes = 0;
     runs.forEach((k, j) => {
+      if (g.eqns[k]!.op !== 'matvec') return;
       const site = this.forwardSites[j]!; // matvec(A [m, n], x [n]) over nb rows
-      if (g.eqns[k]!.op === 'matvec' && fusedOf[k]! < 0) maxFlops = Math.max(maxFlops, 2 * site.nb * site.outSize * site.inSize[1]!);
+      maxFlops = Math.max(maxFlops, 2 * site.nb * site.outSize * site.inSize[1]!);
+      packBytes = Math.max(packBytes, gemmScratchBytes(site.nb, site.outSize, site.inSize[1]!, bpe));
     });
     const threaded = spec.kernels !== 'js' && usesThreads(spec.threads, maxFlops);
-    // after the arenas: the fused groups' programs, then one scratch area per thread (bytes)
-    const bpe = spec.dtype === 'float64' ? 8 : 4;
+    // after the arenas: the fused groups' programs, then one register area per thread (bytes)
     const align = (b: number): number => Math.ceil(b / 16) * 16;
     const codeBase = align((V + G) * bpe);
     const code = fusion !== undefined ? encodeFusion(fusionCtx, fusion, { valueAt, gradAt, gradBase: V }, bpe) : [];
@@ -447,12 +446,6 @@ export class Program {
     const scratchBytes = fusion !== undefined ? align(fusedScratchBytes(fusion, bpe)) : 0;
     const slots = threaded ? spec.threads!.threads : 1;
     const totalBytes = code.length > 0 ? codeEnd + slots * scratchBytes : (V + G) * bpe;
-    // the accumulating products' packing scratch (see gemmScratchBytes), one slot per thread
-    let packBytes = 0;
-    runs.forEach((k, j) => {
-      const site = this.forwardSites[j]!;
-      if (g.eqns[k]!.op === 'matvec' && fusedOf[k]! < 0) packBytes = Math.max(packBytes, gemmScratchBytes(site.nb, site.outSize, site.inSize[1]!, bpe));
-    });
     const wasm = spec.kernels === 'js' ? undefined : arenaFor(threaded, Math.ceil(totalBytes / bpe), spec.dtype, packBytes, slots);
     if (wasm === undefined && (spec.kernels === 'wasm' || code.length > 0)) {
       throw new InternalError(`wasm kernels are unavailable here: ${wasmKernelsUnavailableReason() ?? `a WebAssembly memory of ${totalBytes} bytes could not be allocated`}`);
